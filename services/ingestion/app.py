@@ -1,0 +1,50 @@
+"""Ingestion Lambda: S3 "Object Created" events (via EventBridge → IngestQueue) → validated runs.
+
+Thin by design: decorators, parse, one call into ``tailor``. A record whose body is not an S3 event,
+or whose object is not a trigger, is reported as a failed batch item (redriven to the DLQ, alarmed);
+the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from tailor.events.aws import S3ObjectCreatedRecord
+from tailor.ingestion import IngestionDeps, ingest_object
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS, model=S3ObjectCreatedRecord)
+
+
+@cache
+def _deps() -> IngestionDeps:
+    # Built on first use, not at import: boto3 clients stay off the cold-start path.
+    from tailor.adapters.bus import EventBridgePublisher
+    from tailor.adapters.object_store import S3ObjectStore
+    from tailor.adapters.runs import DynamoRunStore
+    from tailor.config import Settings
+
+    settings = Settings.from_env()
+    return IngestionDeps(
+        objects=S3ObjectStore(),
+        runs=DynamoRunStore(settings.runs_table),
+        bus=EventBridgePublisher(settings.bus_name),
+        artifacts_bucket=settings.artifacts_bucket,
+    )
+
+
+def record_handler(record: S3ObjectCreatedRecord) -> None:
+    result = ingest_object(record.body.detail, _deps())
+    metrics.add_metric(name=f"Datasets-{result.outcome.value}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,188 @@
+"""One model per Tailor detail-type: the ``data`` part of ``detail``.
+
+Field names are snake_case in Python and camelCase on the wire (see ``WireModel``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tailor.events.base import WireModel
+from tailor.jobs.spec import JobSpec
+
+
+class EventData(WireModel):
+    """Base of every detail ``data`` model."""
+
+
+# --- ingestion -------------------------------------------------------------------------------
+
+
+class DatasetFiles(WireModel):
+    training_uri: str
+    validation_uri: str | None = None
+    spec_uri: str | None = None
+    # Identity of the object that triggered the run (what the run id is derived from).
+    trigger_uri: str
+    trigger_version: str
+
+
+class RecordCounts(WireModel):
+    training: int
+    validation: int = 0
+
+
+class IssueSummary(WireModel):
+    """One validation error as carried in events (the full list is in the report)."""
+
+    file: str | None = None
+    line: int | None = None
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class DatasetValidated(EventData):
+    run_id: str
+    spec: JobSpec
+    base_model_id: str
+    dataset: DatasetFiles
+    records: RecordCounts
+    token_estimate: int
+    report_uri: str
+    warning_counts: dict[str, int] = Field(default_factory=dict)
+
+
+class DatasetRejected(EventData):
+    run_id: str
+    dataset: DatasetFiles
+    error_counts: dict[str, int]
+    errors: list[IssueSummary] = Field(description="The first errors, with file and line.")
+    truncated: bool = False
+    report_uri: str
+
+
+# --- submission ------------------------------------------------------------------------------
+
+
+class JobSubmitted(EventData):
+    run_id: str
+    job_arn: str
+    job_name: str
+    custom_model_name: str
+    technique: str
+    base_model_id: str
+    teacher_model_id: str | None = None
+    output_uri: str | None = None
+
+
+class JobSubmissionFailed(EventData):
+    run_id: str
+    error_code: str
+    message: str
+    retryable: bool
+
+
+# --- status ----------------------------------------------------------------------------------
+
+JobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+
+
+class SubTaskStatuses(WireModel):
+    validation: str | None = None
+    data_processing: str | None = None
+    training: str | None = None
+
+
+class JobStatusChanged(EventData):
+    run_id: str
+    job_arn: str
+    previous_status: JobStatus | None = None
+    status: JobStatus
+    sub_tasks: SubTaskStatuses = Field(default_factory=SubTaskStatuses)
+    observed_via: Literal["event", "poll"] = "event"
+
+
+class MetricPoint(WireModel):
+    step: int
+    epoch: int | None = None
+    loss: float
+    perplexity: float | None = None
+
+
+class LossMetrics(WireModel):
+    final_loss: float | None = None
+    points: int = 0
+    last: MetricPoint | None = None
+
+
+class JobCompleted(EventData):
+    run_id: str
+    job_arn: str
+    output_model_arn: str
+    output_model_name: str | None = None
+    training_metrics: LossMetrics = Field(default_factory=LossMetrics)
+    validation_metrics: LossMetrics | None = None
+    end_time: datetime | None = None
+
+
+class JobFailed(EventData):
+    run_id: str
+    job_arn: str
+    failure_message: str
+
+
+class JobStopped(EventData):
+    run_id: str
+    job_arn: str
+    failure_message: str | None = None
+
+
+# --- edge ------------------------------------------------------------------------------------
+
+
+class EdgeExportRequested(EventData):
+    """Put by users or the CLI: export a compact open model for a run (or a model URI)."""
+
+    run_id: str | None = None
+    model_uri: str | None = None
+    targets: list[str] = Field(min_length=1)
+    profiles: list[str] = Field(default_factory=lambda: ["linux-x86_64"])
+    quantize: Literal["int8", "none"] = "int8"
+
+    @model_validator(mode="after")
+    def _needs_a_model(self) -> EdgeExportRequested:
+        if not self.run_id and not self.model_uri:
+            raise ValueError("EdgeExportRequested needs runId or modelUri")
+        return self
+
+
+class BundleSizes(WireModel):
+    source_bytes: int
+    model_bytes: int
+    bundle_bytes: int
+
+
+class Fidelity(WireModel):
+    metric: str
+    value: float
+    threshold: float
+    passed: bool
+
+
+class EdgePackagePublished(EventData):
+    run_id: str | None = None
+    bundle_uri: str
+    manifest_digest: str
+    sizes: BundleSizes
+    fidelity: Fidelity
+    iot_job_ids: list[str] = Field(default_factory=list)
+
+
+class EdgeExportFailed(EventData):
+    run_id: str | None = None
+    stage: str
+    error: str

@@ -1,0 +1,231 @@
+"""Ingest one uploaded object: parse the spec, validate the data, write the report, record the run,
+publish exactly one DatasetValidated or DatasetRejected.
+
+Replays (the same S3 event delivered again) map to the same run id; a run whose outcome event was
+already published is left alone, a run that stopped half-way is finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import unquote_plus
+
+import orjson
+
+from tailor.adapters.bus import EventPublisher
+from tailor.adapters.object_store import ObjectInfo, ObjectStore
+from tailor.adapters.runs import RunStore
+from tailor.datasets import DatasetSource, ValidationIssue, ValidationReport, validate_dataset
+from tailor.events.aws import S3ObjectCreatedDetail
+from tailor.events.constants import DetailType, Source
+from tailor.events.envelope import new_detail
+from tailor.events.models import DatasetFiles, DatasetRejected, DatasetValidated, IssueSummary, RecordCounts
+from tailor.ingestion.triggers import HOW_TO_TRIGGER, InboxTrigger, MisplacedTrigger, SpecTrigger, Trigger, classify_key
+from tailor.jobs.naming import run_id as make_run_id
+from tailor.jobs.run import RunRecord
+from tailor.jobs.spec import JobSpec, SpecError, parse_spec
+from tailor.jobs.state import RunStatus
+
+logger = logging.getLogger(__name__)
+
+EVENT_ERRORS = 10  # errors carried inside DatasetRejected; the report has up to 100
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionDeps:
+    objects: ObjectStore
+    runs: RunStore
+    bus: EventPublisher
+    artifacts_bucket: str
+
+
+class IngestOutcome(StrEnum):
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+    ALREADY_DONE = "already-done"
+    OBJECT_GONE = "object-gone"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcome: IngestOutcome
+    run_id: str | None = None
+    report_uri: str | None = None
+
+
+def _uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def _resolve_object(objects: ObjectStore, bucket: str, key: str) -> tuple[str, ObjectInfo | None]:
+    """HEAD the object; try the URL-decoded key too (S3 notifications may encode keys)."""
+    info = objects.head(bucket, key)
+    if info is None and unquote_plus(key) != key:
+        key = unquote_plus(key)
+        info = objects.head(bucket, key)
+    return key, info
+
+
+def _inbox_spec(trigger: InboxTrigger) -> JobSpec:
+    from pydantic import ValidationError
+
+    try:
+        return JobSpec.model_validate(
+            {"technique": trigger.technique, "baseModel": trigger.model, "training": trigger.file}
+        )
+    except ValidationError as error:
+        spec_error = SpecError.from_validation(error)
+        if any(item["loc"] == ("technique",) for item in error.errors()):
+            spec_error.code = "unsupported_technique"
+        spec_error.hint = (
+            "put the file under inbox/<fine-tuning|distillation|continued-pre-training>/<model alias>/, "
+            "e.g. inbox/fine-tuning/nova-lite/data.jsonl"
+        )
+        raise spec_error from None
+
+
+def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestResult:
+    bucket = detail.bucket.name
+    key, info = _resolve_object(deps.objects, bucket, detail.object.key)
+    trigger = classify_key(key)  # UnrelatedObjectError: the caller decides (report or failed item)
+    if info is None:
+        # Deleted (or never readable) between upload and now: nothing to validate.
+        logger.warning("object vanished before ingestion", extra={"uri": _uri(bucket, key)})
+        return IngestResult(IngestOutcome.OBJECT_GONE)
+    version = detail.object.version_id or info.version_id or detail.object.etag or info.etag
+    trigger_uri = _uri(bucket, key)
+
+    spec: JobSpec | None = None
+    spec_error: SpecError | None = None
+    try:
+        if isinstance(trigger, MisplacedTrigger):
+            raw = orjson.dumps({"misplaced": key})
+            raise SpecError(trigger.problem, line=None, hint=HOW_TO_TRIGGER, code="not_a_trigger")
+        if isinstance(trigger, SpecTrigger):
+            raw = deps.objects.get_bytes(bucket, key)
+            spec = parse_spec(raw)
+        else:
+            raw = orjson.dumps({"inbox": key})
+            spec = _inbox_spec(trigger)
+    except SpecError as error:
+        spec_error = error
+
+    import hashlib
+
+    spec_digest = spec.digest() if spec else hashlib.sha256(raw).hexdigest()
+    run = make_run_id(bucket=bucket, key=key, version=version, spec_digest=spec_digest, label=trigger.label)
+    existing = deps.runs.get(run)
+    done = {DetailType.DATASET_VALIDATED.value, DetailType.DATASET_REJECTED.value}
+    if existing and done & set(existing.published):
+        logger.info("replay of an ingested upload: nothing to do", extra={"run_id": run})
+        return IngestResult(IngestOutcome.ALREADY_DONE, run, existing.attributes.get("reportUri"))
+    if existing is None:
+        deps.runs.create(
+            RunRecord(
+                run_id=run,
+                label=trigger.label,
+                technique=spec.technique.value if spec else None,
+                trigger_uri=trigger_uri,
+            )
+        )
+
+    files = _dataset_files(bucket, trigger, spec, trigger_uri, version)
+    if spec_error is not None or spec is None:
+        assert spec_error is not None
+        report = ValidationReport.from_issues(
+            technique=spec.technique.value if spec else None,
+            model=None,
+            errors=[
+                ValidationIssue(
+                    file=trigger_uri, line=spec_error.line, code=spec_error.code,
+                    message=spec_error.message, hint=spec_error.hint,
+                )
+            ],
+        )
+    else:
+        report = _validate(deps.objects, bucket, trigger, spec)
+
+    report_key = f"reports/{run}/validation.json"
+    report_uri = _uri(deps.artifacts_bucket, report_key)
+    deps.objects.put_bytes(
+        deps.artifacts_bucket,
+        report_key,
+        orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2),
+        content_type="application/json",
+    )
+    attributes = {"reportUri": report_uri}
+    if report.valid:
+        assert spec is not None
+        deps.runs.transition(run, RunStatus.VALIDATED, reason="dataset valid", attributes=attributes)
+        data: DatasetValidated | DatasetRejected = DatasetValidated(
+            run_id=run,
+            spec=spec,
+            base_model_id=report.model or spec.base_model,
+            dataset=files,
+            records=RecordCounts(training=report.training_records, validation=report.validation_records),
+            token_estimate=report.token_estimate.total,
+            report_uri=report_uri,
+            warning_counts=report.warning_counts,
+        )
+        outcome = IngestOutcome.VALIDATED
+    else:
+        deps.runs.transition(run, RunStatus.REJECTED, reason="dataset rejected", attributes=attributes)
+        data = DatasetRejected(
+            run_id=run,
+            dataset=files,
+            error_counts=report.error_counts,
+            errors=[IssueSummary.model_validate(e.model_dump()) for e in report.errors[:EVENT_ERRORS]],
+            truncated=report.truncated or len(report.errors) > EVENT_ERRORS,
+            report_uri=report_uri,
+        )
+        outcome = IngestOutcome.REJECTED
+    detail_type = (
+        DetailType.DATASET_VALIDATED if outcome is IngestOutcome.VALIDATED else DetailType.DATASET_REJECTED
+    )
+    deps.bus.publish([new_detail(data, producer=Source.INGESTION.value)])
+    deps.runs.mark_published(run, detail_type.value)
+    logger.info("dataset %s", outcome.value, extra={"run_id": run, "report_uri": report_uri})
+    return IngestResult(outcome, run, report_uri)
+
+
+def _dataset_files(
+    bucket: str, trigger: Trigger, spec: JobSpec | None, trigger_uri: str, version: str
+) -> DatasetFiles:
+    if not isinstance(trigger, SpecTrigger):
+        return DatasetFiles(training_uri=trigger_uri, trigger_uri=trigger_uri, trigger_version=version)
+    training = spec.training if spec else "train.jsonl"
+    validation = spec.validation if spec else None
+    return DatasetFiles(
+        training_uri=_uri(bucket, trigger.folder + training),
+        validation_uri=_uri(bucket, trigger.folder + validation) if validation else None,
+        spec_uri=trigger_uri,
+        trigger_uri=trigger_uri,
+        trigger_version=version,
+    )
+
+
+def _validate(objects: ObjectStore, bucket: str, trigger: Trigger, spec: JobSpec) -> ValidationReport:
+    training_key = trigger.folder + spec.training
+    validation_key = trigger.folder + spec.validation if spec.validation else None
+    missing = [
+        ValidationIssue(
+            file=_uri(bucket, k),
+            line=None,
+            code="file_missing",
+            message=f"{_uri(bucket, k)} does not exist",
+            hint=f"upload {k.rsplit('/', 1)[-1]} before job.json (job.json starts the run)",
+        )
+        for k in (training_key, validation_key)
+        if k is not None and objects.head(bucket, k) is None
+    ]
+    if missing:
+        return ValidationReport.from_issues(technique=spec.technique.value, model=spec.base_model, errors=missing)
+    return validate_dataset(
+        DatasetSource.s3(bucket, training_key),
+        technique=spec.technique,
+        model=spec.base_model,
+        validation=DatasetSource.s3(bucket, validation_key) if validation_key else None,
+        object_store=objects,
+    )
