@@ -32,7 +32,9 @@ print(time.perf_counter() - t)
 
 def sample(statement: str, paths: list[str], env: dict[str, str]) -> float:
     code = _TIMER.format(paths=paths, statement=statement)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    if out.returncode:
+        raise SystemExit(f"{statement!r} failed in a fresh interpreter:\n{out.stderr}")
     return float(out.stdout.strip().splitlines()[-1])
 
 

@@ -13,6 +13,8 @@ class WireModel(BaseModel):
         extra="ignore",
         frozen=True,
         ser_json_timedelta="float",
+        # Build validators on first use: a handler imports many models but touches few.
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, object]:

@@ -100,3 +100,14 @@ def test_parse_rejects_garbage_clearly() -> None:
 def test_edge_export_request_needs_a_model() -> None:
     with pytest.raises(ValueError, match="runId or modelUri"):
         EdgeExportRequested(targets=["thinggroup/kiosks"])
+
+
+def test_handler_input_sample_parses_as_an_s3_record() -> None:
+    from tailor.events.aws import S3ObjectCreatedRecord
+
+    sample = orjson.loads((SAMPLES / "handlers" / "ingestion-sqs.json").read_bytes())
+    record = S3ObjectCreatedRecord.model_validate(sample["Records"][0])
+    assert record.body.detail_type == "Object Created"
+    assert record.body.detail.object.key == "datasets/support-bot/job.json"
+    assert record.body.detail.object.version_id
+    assert record.receive_count == 1
