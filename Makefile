@@ -1,13 +1,13 @@
 # Tailor — two commands do everything on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3.12 python3.11 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM_VENV := .sam-venv
 PY312 := $(shell pyenv prefix 3.12.1 2>/dev/null || dirname $$(dirname $$(command -v python3.12 2>/dev/null || echo /usr/bin/python3.12)))
 
-.PHONY: setup demo test lint typecheck infra unit pytest bench build validate schemas clean
+.PHONY: setup demo test lint typecheck pytest bench build validate schemas clean
 
 setup: $(STAMP)
 
@@ -45,10 +45,16 @@ $(SAM_VENV)/bin/sam:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
 
+# No telemetry from the SAM CLI (these machines have no network besides PyPI).
+validate build: export SAM_CLI_TELEMETRY := 0
+
 validate: $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
+# `sam build` needs a real python3.12 first on PATH (pyenv's shim is not enough); never
+# --use-container (no Docker).
 build: $(SAM_VENV)/bin/sam
+	@test -x "$(PY312)/bin/python3.12" || { echo "error: python3.12 not found (looked in $(PY312)/bin)" >&2; exit 2; }
 	PATH="$(PY312)/bin:$$PATH" $(SAM_VENV)/bin/sam build
 
 clean:

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server, template-driven dispatcher, Bedrock and device simulators."""

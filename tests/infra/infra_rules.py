@@ -1,0 +1,644 @@
+"""House rules for template.yaml, checked on the *transformed* CloudFormation.
+
+Each ``check_*`` takes a template dict and returns a list of violations (empty = rule holds). They
+are written against resource types, not logical ids, so they keep holding as services are added.
+The tests run them on the real template and on mutated copies, to prove each one can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from tailor.local.sam_transform import local_code_path
+
+Template = Mapping[str, Any]
+
+# Actions that do not support resource-level permissions: IAM only accepts Resource "*" for them.
+# Keep this list short; add an action only after checking that its "Resource types" column in the
+# Service Authorization Reference is empty (candidates later: bedrock List* actions).
+RESOURCE_STAR_ALLOWLIST = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:PutMetricData",  # narrow it with the cloudwatch:namespace condition key
+    }
+)
+
+# AWS managed policies a role may carry. SAM attaches these itself: Basic (CloudWatch Logs writes)
+# to every function, SQSQueueExecution to a function with an SQS event. The latter grants
+# Receive/Delete/GetQueueAttributes on Resource "*"; it is the price of SAM's generated role.
+MANAGED_POLICY_ALLOWLIST = frozenset(
+    {
+        "service-role/AWSLambdaBasicExecutionRole",
+        "service-role/AWSLambdaSQSQueueExecutionRole",
+    }
+)
+
+REQUIRED_OUTPUTS = frozenset(
+    {
+        "DataBucketName",
+        "ArtifactsBucketName",
+        "TailorBusName",
+        "TailorBusArn",
+        "RunsTableName",
+        "IdempotencyTableName",
+        "IngestQueueUrl",
+        "IngestDLQUrl",
+    }
+)
+
+# CONTRACTS.md env var -> the resource (logical id in template.yaml) it must name.
+ENV_RESOURCES = {
+    "TAILOR_BUS_NAME": "TailorBus",
+    "DATA_BUCKET": "DataBucket",
+    "ARTIFACTS_BUCKET": "ArtifactsBucket",
+    "RUNS_TABLE": "RunsTable",
+    "IDEMPOTENCY_TABLE": "IdempotencyTable",
+}
+
+MAX_RETENTION = 1209600  # seconds: 14 days, the SQS maximum
+LAYER_NAME = "TailorLayer"
+RUNTIME = "python3.12"
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def resources_of(template: Template, *types: str) -> dict[str, dict[str, Any]]:
+    return {
+        lid: res
+        for lid, res in template.get("Resources", {}).items()
+        if isinstance(res, dict) and res.get("Type") in types
+    }
+
+
+def props(resource: Mapping[str, Any]) -> dict[str, Any]:
+    p = resource.get("Properties", {})
+    return p if isinstance(p, dict) else {}
+
+
+def target_id(value: Any) -> str | None:
+    """Logical id behind ``{"Ref": X}``, ``{"Fn::GetAtt": [X, ...]}`` or ``"X.Attr"``."""
+    if isinstance(value, Mapping):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            return value["Ref"]
+        att = value.get("Fn::GetAtt")
+        if isinstance(att, list) and att and isinstance(att[0], str):
+            return att[0]
+        if isinstance(att, str):
+            return att.split(".", 1)[0]
+    return None
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _as_int(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    return int(value)
+
+
+def _redrive(queue: Mapping[str, Any]) -> dict[str, Any] | None:
+    rp = props(queue).get("RedrivePolicy")
+    if isinstance(rp, str):
+        rp = json.loads(rp)
+    return rp if isinstance(rp, dict) else None
+
+
+def dead_letter_queue_ids(template: Template) -> set[str]:
+    """Queues that something uses as a dead-letter queue."""
+    dlqs: set[str] = set()
+    for queue in resources_of(template, "AWS::SQS::Queue").values():
+        rp = _redrive(queue)
+        if rp and (lid := target_id(rp.get("deadLetterTargetArn"))):
+            dlqs.add(lid)
+    for rule in resources_of(template, "AWS::Events::Rule").values():
+        for target in as_list(props(rule).get("Targets")):
+            if lid := target_id((target.get("DeadLetterConfig") or {}).get("Arn")):
+                dlqs.add(lid)
+    for fn in resources_of(template, "AWS::Lambda::Function").values():
+        if lid := target_id((props(fn).get("DeadLetterConfig") or {}).get("TargetArn")):
+            dlqs.add(lid)
+    destinations = ("AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping")
+    for res in resources_of(template, *destinations).values():
+        on_failure = (props(res).get("DestinationConfig") or {}).get("OnFailure") or {}
+        if lid := target_id(on_failure.get("Destination")):
+            dlqs.add(lid)
+    queues = resources_of(template, "AWS::SQS::Queue")
+    return {lid for lid in dlqs if lid in queues}
+
+
+def _statements(document: Any) -> Iterator[dict[str, Any]]:
+    """Statements of a policy document, both branches of any Fn::If."""
+    if not isinstance(document, Mapping):
+        return
+    for stmt in as_list(document.get("Statement")):
+        yield from _expand_if(stmt)
+
+
+def _expand_if(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, Mapping) and "Fn::If" in node:
+        _, when_true, when_false = node["Fn::If"]
+        yield from _expand_if(when_true)
+        yield from _expand_if(when_false)
+    elif isinstance(node, Mapping) and node.get("Ref") == "AWS::NoValue":
+        return
+    elif isinstance(node, Mapping):
+        yield dict(node)
+
+
+def identity_statements(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(owner logical id, statement) for every IAM identity policy in the template."""
+    for lid, res in resources_of(template, "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group").items():
+        for policy in as_list(props(res).get("Policies")):
+            for inner in _expand_if(policy):
+                for stmt in _statements(inner.get("PolicyDocument")):
+                    yield lid, stmt
+    for lid, res in resources_of(template, "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy").items():
+        for stmt in _statements(props(res).get("PolicyDocument")):
+            yield lid, stmt
+
+
+def resource_policy_statements(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    types = (
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
+        "AWS::Events::EventBusPolicy",
+    )
+    for lid, res in resources_of(template, *types).items():
+        p = props(res)
+        # EventBusPolicy carries a single `Statement` property instead of a document.
+        doc = p.get("PolicyDocument") or p.get("Policy") or {"Statement": p.get("Statement")}
+        for stmt in _statements(doc):
+            yield lid, stmt
+
+
+def _is_wildcard_action(action: Any) -> bool:
+    return isinstance(action, str) and (action == "*" or action.endswith(":*"))
+
+
+def _sub_text(value: Any) -> str:
+    """A printable form of an ARN expression, for matching bucket/object resources."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if "Fn::GetAtt" in value:
+            att = value["Fn::GetAtt"]
+            return "${" + (".".join(att) if isinstance(att, list) else str(att)) + "}"
+        if "Fn::Sub" in value:
+            sub = value["Fn::Sub"]
+            return sub[0] if isinstance(sub, list) else str(sub)
+        if "Ref" in value:
+            return "${" + str(value["Ref"]) + "}"
+    return json.dumps(value, sort_keys=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# rules
+# ------------------------------------------------------------------------------------------------
+
+
+def check_queues_have_dlq(template: Template) -> list[str]:
+    """Every queue has a RedrivePolicy, or is itself someone's dead-letter queue."""
+    dlqs = dead_letter_queue_ids(template)
+    return [
+        f"{lid}: queue has no RedrivePolicy and is nobody's dead-letter queue"
+        for lid, queue in resources_of(template, "AWS::SQS::Queue").items()
+        if lid not in dlqs and not (_redrive(queue) or {}).get("deadLetterTargetArn")
+    ]
+
+
+def check_queue_encryption(template: Template) -> list[str]:
+    """Every queue is encrypted at rest (SQS-managed SSE, or a KMS key)."""
+    return [
+        f"{lid}: neither SqsManagedSseEnabled nor KmsMasterKeyId"
+        for lid, queue in resources_of(template, "AWS::SQS::Queue").items()
+        if props(queue).get("SqsManagedSseEnabled") not in (True, "true")
+        and not props(queue).get("KmsMasterKeyId")
+    ]
+
+
+def check_dlq_retention(template: Template) -> list[str]:
+    """Dead-letter queues keep messages the SQS maximum (14 days). A redriven message keeps its
+    original enqueue time, so a DLQ retention no longer than the source's would drop it early."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    return [
+        f"{lid}: dead-letter queue MessageRetentionPeriod must be {MAX_RETENTION} (14 days)"
+        for lid in sorted(dead_letter_queue_ids(template))
+        if _as_int(props(queues[lid]).get("MessageRetentionPeriod"), 345600) != MAX_RETENTION
+    ]
+
+
+def check_dlq_alarms(template: Template) -> list[str]:
+    """Every dead-letter queue has an alarm on ApproximateNumberOfMessagesVisible > 0."""
+    alarmed: set[str] = set()
+    for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values():
+        p = props(alarm)
+        if p.get("Namespace") != "AWS/SQS" or p.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+            continue
+        op, threshold = p.get("ComparisonOperator"), float(p.get("Threshold", -1))
+        if not (
+            (op == "GreaterThanThreshold" and threshold == 0)
+            or (op == "GreaterThanOrEqualToThreshold" and threshold == 1)
+        ):
+            continue
+        for dim in as_list(p.get("Dimensions")):
+            if dim.get("Name") == "QueueName" and (lid := target_id(dim.get("Value"))):
+                alarmed.add(lid)
+    return [
+        f"{lid}: dead-letter queue has no alarm on ApproximateNumberOfMessagesVisible > 0"
+        for lid in sorted(dead_letter_queue_ids(template) - alarmed)
+    ]
+
+
+def check_rule_targets(template: Template) -> list[str]:
+    """Every EventBridge rule target has a DeadLetterConfig and a RetryPolicy."""
+    problems = []
+    for lid, rule in resources_of(template, "AWS::Events::Rule").items():
+        targets = as_list(props(rule).get("Targets"))
+        if not targets:
+            problems.append(f"{lid}: rule has no targets")
+        for target in targets:
+            tid = target.get("Id", "?")
+            if not (target.get("DeadLetterConfig") or {}).get("Arn"):
+                problems.append(f"{lid}/{tid}: target has no DeadLetterConfig.Arn")
+            retry = target.get("RetryPolicy") or {}
+            if "MaximumRetryAttempts" not in retry or "MaximumEventAgeInSeconds" not in retry:
+                problems.append(
+                    f"{lid}/{tid}: target RetryPolicy needs MaximumRetryAttempts and MaximumEventAgeInSeconds"
+                )
+    return problems
+
+
+def check_rule_queue_policies(template: Template) -> list[str]:
+    """Each queue a rule delivers to (target or DLQ) lets events.amazonaws.com send, scoped to that rule.
+
+    Also: at most one QueuePolicy per queue (a second one silently replaces the first).
+    """
+    queues = resources_of(template, "AWS::SQS::Queue")
+    policies_by_queue: dict[str, list[str]] = {}
+    for plid, pol in resources_of(template, "AWS::SQS::QueuePolicy").items():
+        for q in as_list(props(pol).get("Queues")):
+            if qid := target_id(q):
+                policies_by_queue.setdefault(qid, []).append(plid)
+
+    problems = [
+        f"{qid}: {len(plids)} QueuePolicies ({', '.join(plids)}); only one takes effect"
+        for qid, plids in policies_by_queue.items()
+        if len(plids) > 1
+    ]
+
+    def allows(qid: str, rule_lid: str) -> bool:
+        for plid in policies_by_queue.get(qid, []):
+            for stmt in _statements(props(template["Resources"][plid]).get("PolicyDocument")):
+                if stmt.get("Effect") != "Allow":
+                    continue
+                principal = stmt.get("Principal") or {}
+                services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+                actions = as_list(stmt.get("Action"))
+                if "events.amazonaws.com" not in services or "sqs:SendMessage" not in actions:
+                    continue
+                cond = stmt.get("Condition") or {}
+                for op in ("ArnEquals", "ArnLike"):
+                    sources = as_list((cond.get(op) or {}).get("aws:SourceArn"))
+                    if any(target_id(s) == rule_lid for s in sources):
+                        return True
+        return False
+
+    for rlid, rule in resources_of(template, "AWS::Events::Rule").items():
+        for target in as_list(props(rule).get("Targets")):
+            for arn in (target.get("Arn"), (target.get("DeadLetterConfig") or {}).get("Arn")):
+                qid = target_id(arn)
+                if qid in queues and not allows(qid, rlid):
+                    problems.append(
+                        f"{qid}: no QueuePolicy lets events.amazonaws.com SendMessage"
+                        f" with aws:SourceArn = {rlid}"
+                    )
+    return problems
+
+
+def _sqs_mappings(template: Template) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    queues = resources_of(template, "AWS::SQS::Queue")
+    for lid, esm in resources_of(template, "AWS::Lambda::EventSourceMapping").items():
+        source = props(esm).get("EventSourceArn")
+        qid = target_id(source)
+        if qid in queues:
+            yield lid, props(esm), qid
+        elif isinstance(source, str) and ":sqs:" in source:
+            yield lid, props(esm), None
+
+
+def check_visibility_timeouts(template: Template) -> list[str]:
+    """A queue feeding a function stays invisible >= 6 x function Timeout (+ batching window)."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    functions = resources_of(template, "AWS::Lambda::Function")
+    problems = []
+    for lid, esm, qid in _sqs_mappings(template):
+        fid = target_id(esm.get("FunctionName"))
+        if qid is None or fid not in functions:
+            problems.append(f"{lid}: cannot resolve queue/function to check the visibility timeout")
+            continue
+        timeout = _as_int(props(functions[fid]).get("Timeout"), 3)
+        window = _as_int(esm.get("MaximumBatchingWindowInSeconds"), 0)
+        visibility = _as_int(props(queues[qid]).get("VisibilityTimeout"), 30)
+        if visibility < 6 * timeout + window:
+            problems.append(
+                f"{qid}: VisibilityTimeout {visibility} < 6 x {fid} Timeout {timeout}"
+                f" + batching window {window}"
+            )
+    return problems
+
+
+def check_sqs_mappings(template: Template) -> list[str]:
+    """SQS event sources report partial batch failures and cap concurrency (>= 2, Lambda's minimum)."""
+    problems = []
+    for lid, esm, _ in _sqs_mappings(template):
+        if "ReportBatchItemFailures" not in as_list(esm.get("FunctionResponseTypes")):
+            problems.append(f"{lid}: FunctionResponseTypes lacks ReportBatchItemFailures")
+        concurrency = (esm.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        if concurrency is None or int(concurrency) < 2:
+            problems.append(f"{lid}: ScalingConfig.MaximumConcurrency must be >= 2 (got {concurrency})")
+    return problems
+
+
+def check_iam_statements(template: Template) -> list[str]:
+    """Identity policies: no "*" / "svc:*" actions, no NotAction/NotResource, Resource "*" only
+    for actions without resource-level permissions; managed policies only from the allowlist."""
+    problems = []
+    for lid, stmt in identity_statements(template):
+        if stmt.get("Effect") != "Allow":
+            continue
+        sid = stmt.get("Sid", "")
+        if "NotAction" in stmt or "NotResource" in stmt:
+            problems.append(f"{lid}/{sid}: Allow with NotAction/NotResource")
+        actions = as_list(stmt.get("Action"))
+        problems += [f"{lid}/{sid}: wildcard action {a!r}" for a in actions if _is_wildcard_action(a)]
+        if "*" in as_list(stmt.get("Resource")):
+            wide = sorted(a for a in actions if a not in RESOURCE_STAR_ALLOWLIST)
+            if wide:
+                problems.append(f"{lid}/{sid}: Resource '*' for actions that support resource ARNs: {wide}")
+    managed = set(resources_of(template, "AWS::IAM::ManagedPolicy"))
+    for lid, role in resources_of(template, "AWS::IAM::Role").items():
+        for arn in as_list(props(role).get("ManagedPolicyArns")):
+            if target_id(arn) in managed:
+                continue  # its statements are checked above
+            name = arn.split(":policy/", 1)[-1] if isinstance(arn, str) else json.dumps(arn)
+            if name not in MANAGED_POLICY_ALLOWLIST:
+                problems.append(f"{lid}: managed policy {name!r} is not in the allowlist")
+    return problems
+
+
+def check_resource_policies(template: Template) -> list[str]:
+    """Resource policies: Allow never grants "*"/"svc:*", and never to Principal "*" without a Condition."""
+    problems = []
+    for lid, stmt in resource_policy_statements(template):
+        if stmt.get("Effect") != "Allow":
+            continue
+        sid = stmt.get("Sid", "")
+        actions = as_list(stmt.get("Action"))
+        problems += [f"{lid}/{sid}: wildcard action {a!r}" for a in actions if _is_wildcard_action(a)]
+        principal = stmt.get("Principal")
+        if principal in ("*", {"AWS": "*"}) and not stmt.get("Condition"):
+            problems.append(f"{lid}/{sid}: Allow to Principal '*' without a Condition")
+    return problems
+
+
+def _tls_only(template: Template, bucket_lid: str) -> bool:
+    for pol in resources_of(template, "AWS::S3::BucketPolicy").values():
+        if target_id(props(pol).get("Bucket")) != bucket_lid:
+            continue
+        for stmt in _statements(props(pol).get("PolicyDocument")):
+            secure = ((stmt.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+            actions = as_list(stmt.get("Action"))
+            targets = [_sub_text(r) for r in as_list(stmt.get("Resource"))]
+            covers_objects = any(bucket_lid in t and t.endswith("/*") for t in targets)
+            covers_bucket = any(bucket_lid in t and not t.endswith("/*") for t in targets)
+            if (
+                stmt.get("Effect") == "Deny"
+                and stmt.get("Principal") in ("*", {"AWS": "*"})
+                and str(secure).lower() == "false"
+                and ("s3:*" in actions or "*" in actions)
+                and covers_bucket
+                and covers_objects
+            ):
+                return True
+    return False
+
+
+def check_buckets(template: Template) -> list[str]:
+    """Every bucket: default encryption, all four public-access blocks, versioning, bucket-owner
+    enforced ownership, and a bucket policy denying non-TLS requests."""
+    problems = []
+    for lid, bucket in resources_of(template, "AWS::S3::Bucket").items():
+        p = props(bucket)
+        rules = as_list((p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration"))
+        algos = [(r.get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm") for r in rules]
+        if not any(a in ("AES256", "aws:kms", "aws:kms:dsse") for a in algos):
+            problems.append(f"{lid}: no default encryption")
+        pab = p.get("PublicAccessBlockConfiguration") or {}
+        for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+            if pab.get(flag) not in (True, "true"):
+                problems.append(f"{lid}: PublicAccessBlockConfiguration.{flag} is not true")
+        if (p.get("VersioningConfiguration") or {}).get("Status") != "Enabled":
+            problems.append(f"{lid}: versioning not enabled")
+        ownership_rules = as_list((p.get("OwnershipControls") or {}).get("Rules"))
+        ownership = [r.get("ObjectOwnership") for r in ownership_rules]
+        if ownership != ["BucketOwnerEnforced"]:
+            problems.append(f"{lid}: OwnershipControls must be BucketOwnerEnforced")
+        if not _tls_only(template, lid):
+            problems.append(f"{lid}: no bucket policy denying aws:SecureTransport=false")
+    return problems
+
+
+def parse_contract_env(contracts_md: str) -> dict[str, list[str]]:
+    """Env vars from CONTRACTS.md's table -> allowed literal values (backticked words in the
+    meaning column; empty when the value is a resource name)."""
+    section = contracts_md.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
+    env: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        m = re.match(r"^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|(.*)\|\s*$", line)
+        if m:
+            env[m.group(1)] = re.findall(r"`([^`]+)`", m.group(2))
+    return env
+
+
+def parse_contract_functions(contracts_md: str) -> list[dict[str, str]]:
+    """Rows of CONTRACTS.md's Functions table: logical id, CodeUri, Handler, queue, DLQ."""
+    section = contracts_md.split("## Functions", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        ticks = [re.findall(r"`([^`]+)`", c) for c in cells]
+        if len(cells) >= 4 and all(ticks[:3]) and ticks[3]:
+            rows.append(
+                {
+                    "function": ticks[0][0],
+                    "code_uri": ticks[1][0],
+                    "handler": ticks[2][0],
+                    "queue": ticks[3][0],
+                    "dlq": ticks[3][1] if len(ticks[3]) > 1 else "",
+                }
+            )
+    return rows
+
+
+def check_functions(template: Template, contract_env: Mapping[str, list[str]]) -> list[str]:
+    """Every function: runtime, arm64, the Tailor layer, and every CONTRACTS.md env var, wired right."""
+    layers = {
+        lid
+        for lid, layer in resources_of(template, "AWS::Lambda::LayerVersion").items()
+        if props(layer).get("LayerName") == LAYER_NAME
+    }
+    problems = []
+    for lid, fn in resources_of(template, "AWS::Lambda::Function").items():
+        p = props(fn)
+        if p.get("Runtime") != RUNTIME:
+            problems.append(f"{lid}: Runtime {p.get('Runtime')!r} != {RUNTIME}")
+        if p.get("Architectures") != ["arm64"]:
+            problems.append(f"{lid}: Architectures {p.get('Architectures')!r} != ['arm64']")
+        if not layers & {target_id(layer) for layer in as_list(p.get("Layers"))}:
+            problems.append(f"{lid}: does not use the {LAYER_NAME} layer")
+        env = (p.get("Environment") or {}).get("Variables") or {}
+        for var, allowed in contract_env.items():
+            if var not in env:
+                problems.append(f"{lid}: env var {var} missing")
+            elif var in ENV_RESOURCES and target_id(env[var]) != ENV_RESOURCES[var]:
+                problems.append(f"{lid}: {var} = {env[var]!r}, expected Ref {ENV_RESOURCES[var]}")
+            elif var not in ENV_RESOURCES and allowed and env[var] not in allowed:
+                problems.append(f"{lid}: {var} = {env[var]!r}, not one of {allowed}")
+    return problems
+
+
+def check_log_groups(template: Template) -> list[str]:
+    """Every function logs to a log group of this stack that has a retention."""
+    groups = resources_of(template, "AWS::Logs::LogGroup")
+    problems = []
+    for lid, fn in resources_of(template, "AWS::Lambda::Function").items():
+        gid = target_id((props(fn).get("LoggingConfig") or {}).get("LogGroup"))
+        if gid not in groups:
+            problems.append(f"{lid}: LoggingConfig.LogGroup is not a log group of this template")
+        elif not props(groups[gid]).get("RetentionInDays"):
+            problems.append(f"{gid}: no RetentionInDays")
+    return problems
+
+
+def check_code(template: Template, root: Path) -> list[str]:
+    """Every function's code dir exists and holds its handler module; the layer holds `tailor`."""
+    problems = []
+    for lid, fn in resources_of(template, "AWS::Lambda::Function").items():
+        p = props(fn)
+        path = local_code_path(p.get("Code"))
+        if path is None:
+            problems.append(f"{lid}: Code is not a local directory")
+            continue
+        code_dir = root / path
+        module, _, func = str(p.get("Handler", "")).rpartition(".")
+        module_path = code_dir / Path(*module.split("."))
+        if not code_dir.is_dir():
+            problems.append(f"{lid}: code dir {path} does not exist")
+        elif not module or not func:
+            problems.append(f"{lid}: Handler {p.get('Handler')!r} is not module.function")
+        elif not (module_path.with_suffix(".py").is_file() or (module_path / "__init__.py").is_file()):
+            problems.append(f"{lid}: handler module {module}.py not found in {path}")
+        elif not _defines(module_path, func):
+            problems.append(f"{lid}: {module}.py defines no {func}")
+    for lid, layer in resources_of(template, "AWS::Lambda::LayerVersion").items():
+        path = local_code_path(props(layer).get("Content"))
+        if (
+            path is not None
+            and props(layer).get("LayerName") == LAYER_NAME
+            and not (root / path / "tailor" / "__init__.py").is_file()
+        ):
+            problems.append(f"{lid}: {path} does not contain the tailor package")
+    return problems
+
+
+def _defines(module_path: Path, name: str) -> bool:
+    """The module source defines ``name`` at top level (a def or an assignment)."""
+    file = module_path.with_suffix(".py")
+    source = (file if file.is_file() else module_path / "__init__.py").read_text(encoding="utf-8")
+    return (
+        re.search(rf"^(async\s+)?def {re.escape(name)}\(|^{re.escape(name)}\s*[:=]", source, re.M) is not None
+    )
+
+
+def check_outputs(template: Template) -> list[str]:
+    outputs = template.get("Outputs") or {}
+    return [f"Outputs: {name} missing" for name in sorted(REQUIRED_OUTPUTS - set(outputs))]
+
+
+def check_contract_functions(raw_template: Template, rows: list[dict[str, str]]) -> list[str]:
+    """CONTRACTS.md's Functions table matches the SAM template (checked before the transform,
+    where CodeUri and the SQS event are still visible as written)."""
+    resources = raw_template.get("Resources", {})
+    problems = []
+    for row in rows:
+        fn = resources.get(row["function"])
+        if not fn or fn.get("Type") != "AWS::Serverless::Function":
+            problems.append(f"{row['function']}: not an AWS::Serverless::Function in template.yaml")
+            continue
+        p = props(fn)
+        if str(p.get("CodeUri", "")).rstrip("/") != row["code_uri"].rstrip("/"):
+            problems.append(f"{row['function']}: CodeUri {p.get('CodeUri')!r} != {row['code_uri']!r}")
+        if p.get("Handler") != row["handler"]:
+            problems.append(f"{row['function']}: Handler {p.get('Handler')!r} != {row['handler']!r}")
+        sqs_queues = {
+            target_id(props(ev).get("Queue"))
+            for ev in (p.get("Events") or {}).values()
+            if isinstance(ev, Mapping) and ev.get("Type") == "SQS"
+        }
+        if row["queue"] not in sqs_queues:
+            problems.append(f"{row['function']}: no SQS event from {row['queue']}")
+        queue = resources.get(row["queue"])
+        dlq = target_id((_redrive(queue or {}) or {}).get("deadLetterTargetArn"))
+        if row["dlq"] and dlq != row["dlq"]:
+            problems.append(f"{row['queue']}: does not redrive to {row['dlq']}")
+    return problems
+
+
+def check_tables(template: Template) -> list[str]:
+    """The two tables as docs/CONTRACTS.md describes them."""
+    res = template.get("Resources", {})
+    problems = []
+    runs = props(res.get("RunsTable", {}))
+    attrs = {a["AttributeName"]: a["AttributeType"] for a in as_list(runs.get("AttributeDefinitions"))}
+    if runs.get("KeySchema") != [{"AttributeName": "runId", "KeyType": "HASH"}] or attrs.get("runId") != "S":
+        problems.append("RunsTable: key must be runId (S), no sort key")
+    gsis = {g.get("IndexName"): g for g in as_list(runs.get("GlobalSecondaryIndexes"))}
+    active = gsis.get("ActiveRunsIndex") or {}
+    active_keys = [
+        {"AttributeName": "activeFlag", "KeyType": "HASH"},
+        {"AttributeName": "updatedAt", "KeyType": "RANGE"},
+    ]
+    if (
+        active.get("KeySchema") != active_keys
+        or (active.get("Projection") or {}).get("ProjectionType") != "ALL"
+        or attrs.get("activeFlag") != "S"
+        or attrs.get("updatedAt") != "S"
+    ):
+        problems.append("RunsTable: ActiveRunsIndex must be activeFlag (S) / updatedAt (S), projection ALL")
+    if runs.get("BillingMode") != "PAY_PER_REQUEST":
+        problems.append("RunsTable: BillingMode must be PAY_PER_REQUEST")
+    if (runs.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
+        problems.append("RunsTable: point-in-time recovery off")
+    if (runs.get("SSESpecification") or {}).get("SSEEnabled") is not True:
+        problems.append("RunsTable: SSESpecification.SSEEnabled must be true")
+    idem = props(res.get("IdempotencyTable", {}))
+    if idem.get("KeySchema") != [{"AttributeName": "id", "KeyType": "HASH"}]:
+        problems.append("IdempotencyTable: key must be id (S)")
+    if idem.get("TimeToLiveSpecification") != {"AttributeName": "expiration", "Enabled": True}:
+        problems.append("IdempotencyTable: TTL on `expiration` must be enabled")
+    if idem.get("BillingMode") != "PAY_PER_REQUEST":
+        problems.append("IdempotencyTable: BillingMode must be PAY_PER_REQUEST")
+    return problems

@@ -1,0 +1,415 @@
+"""House rules (docs/architecture.md, aws-facts §7), on the transformed template.
+
+Every rule runs on the real template (must hold) and on a mutated copy (must report the mutation),
+so a checker that silently passes everything cannot hide here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from infra_rules import (
+    check_buckets,
+    check_code,
+    check_contract_functions,
+    check_dlq_alarms,
+    check_dlq_retention,
+    check_functions,
+    check_iam_statements,
+    check_log_groups,
+    check_outputs,
+    check_queue_encryption,
+    check_queues_have_dlq,
+    check_resource_policies,
+    check_rule_queue_policies,
+    check_rule_targets,
+    check_sqs_mappings,
+    check_tables,
+    check_visibility_timeouts,
+    dead_letter_queue_ids,
+    parse_contract_env,
+    parse_contract_functions,
+    resources_of,
+)
+
+pytestmark = pytest.mark.infra
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACT_ENV = parse_contract_env((REPO_ROOT / "docs" / "CONTRACTS.md").read_text(encoding="utf-8"))
+
+Checker = Callable[[dict[str, Any]], list[str]]
+
+RULES: dict[str, Checker] = {
+    "queues_have_dlq": check_queues_have_dlq,
+    "dlq_alarms": check_dlq_alarms,
+    "dlq_retention": check_dlq_retention,
+    "queue_encryption": check_queue_encryption,
+    "rule_targets": check_rule_targets,
+    "rule_queue_policies": check_rule_queue_policies,
+    "visibility_timeouts": check_visibility_timeouts,
+    "sqs_mappings": check_sqs_mappings,
+    "iam_statements": check_iam_statements,
+    "resource_policies": check_resource_policies,
+    "buckets": check_buckets,
+    "functions": lambda t: check_functions(t, CONTRACT_ENV),
+    "log_groups": check_log_groups,
+    "code": lambda t: check_code(t, REPO_ROOT),
+    "outputs": check_outputs,
+    "tables": check_tables,
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_rule_holds(rule: str, transformed_template: dict[str, Any]) -> None:
+    assert RULES[rule](transformed_template) == []
+
+
+# ------------------------------------------------------------------------------------------------
+# mutations: (rule, description, mutate(template), text expected in a violation)
+# ------------------------------------------------------------------------------------------------
+
+
+def _res(t: dict[str, Any], lid: str) -> dict[str, Any]:
+    props: dict[str, Any] = t["Resources"][lid]["Properties"]
+    return props
+
+
+def _role_statements(t: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = _res(t, "IngestionFunctionRole")["Policies"][0]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _vars(t: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = _res(t, "IngestionFunction")["Environment"]["Variables"]
+    return variables
+
+
+def _dlq_policy_sources(t: dict[str, Any]) -> dict[str, Any]:
+    cond: dict[str, Any] = _res(t, "EventsTargetDLQPolicy")["PolicyDocument"]["Statement"][0]["Condition"]
+    return cond
+
+
+def _esm(t: dict[str, Any]) -> dict[str, Any]:
+    (esm,) = resources_of(t, "AWS::Lambda::EventSourceMapping").values()
+    props: dict[str, Any] = esm["Properties"]
+    return props
+
+
+def _add_stray_queue(t: dict[str, Any]) -> None:
+    t["Resources"]["StrayQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {"SqsManagedSseEnabled": True}}
+
+
+def _tls_condition_true(t: dict[str, Any]) -> None:
+    stmt = _res(t, "DataBucketPolicy")["PolicyDocument"]["Statement"][0]
+    stmt["Condition"]["Bool"]["aws:SecureTransport"] = "true"
+
+
+def _second_queue_policy(t: dict[str, Any]) -> None:
+    t["Resources"]["IngestQueuePolicy2"] = copy.deepcopy(t["Resources"]["IngestQueuePolicy"])
+
+
+MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    ("queues_have_dlq", "queue without redrive", _add_stray_queue, "StrayQueue"),
+    (
+        "queues_have_dlq",
+        "redrive removed",
+        lambda t: _res(t, "IngestQueue").pop("RedrivePolicy"),
+        "IngestQueue",
+    ),
+    ("dlq_alarms", "alarm deleted", lambda t: t["Resources"].pop("IngestDLQAlarm"), "IngestDLQ"),
+    (
+        "dlq_alarms",
+        "alarm threshold too high",
+        lambda t: _res(t, "EventsTargetDLQAlarm").update(Threshold=5),
+        "EventsTargetDLQ",
+    ),
+    (
+        "dlq_retention",
+        "DLQ with default retention",
+        lambda t: _res(t, "IngestDLQ").pop("MessageRetentionPeriod"),
+        "IngestDLQ",
+    ),
+    (
+        "queue_encryption",
+        "unencrypted queue",
+        lambda t: _res(t, "IngestQueue").pop("SqsManagedSseEnabled"),
+        "IngestQueue",
+    ),
+    (
+        "rule_targets",
+        "no RetryPolicy",
+        lambda t: _res(t, "IngestRule")["Targets"][0].pop("RetryPolicy"),
+        "RetryPolicy",
+    ),
+    (
+        "rule_targets",
+        "no DeadLetterConfig",
+        lambda t: _res(t, "IngestRule")["Targets"][0].pop("DeadLetterConfig"),
+        "DeadLetterConfig",
+    ),
+    (
+        "rule_queue_policies",
+        "no SourceArn condition",
+        lambda t: _res(t, "IngestQueuePolicy")["PolicyDocument"]["Statement"][0].pop("Condition"),
+        "IngestQueue",
+    ),
+    (
+        "rule_queue_policies",
+        "rule missing from the DLQ policy",
+        lambda t: _dlq_policy_sources(t).update(
+            ArnEquals={"aws:SourceArn": [{"Fn::GetAtt": ["SomeOtherRule", "Arn"]}]}
+        ),
+        "EventsTargetDLQ",
+    ),
+    ("rule_queue_policies", "two policies on one queue", _second_queue_policy, "only one takes effect"),
+    (
+        "visibility_timeouts",
+        "visibility too short",
+        lambda t: _res(t, "IngestQueue").update(VisibilityTimeout=300),
+        "VisibilityTimeout 300",
+    ),
+    (
+        "visibility_timeouts",
+        "function timeout raised",
+        lambda t: _res(t, "IngestionFunction").update(Timeout=120),
+        "Timeout 120",
+    ),
+    (
+        "sqs_mappings",
+        "MaximumConcurrency 1",
+        lambda t: _esm(t).update(ScalingConfig={"MaximumConcurrency": 1}),
+        "MaximumConcurrency",
+    ),
+    (
+        "sqs_mappings",
+        "no partial batch response",
+        lambda t: _esm(t).pop("FunctionResponseTypes"),
+        "ReportBatchItemFailures",
+    ),
+    (
+        "iam_statements",
+        "service-wide action",
+        lambda t: _role_statements(t)[0].update(Action="s3:*"),
+        "wildcard action 's3:*'",
+    ),
+    (
+        "iam_statements",
+        "Action *",
+        lambda t: _role_statements(t).append({"Effect": "Allow", "Action": "*", "Resource": "arn:x"}),
+        "wildcard action '*'",
+    ),
+    (
+        "iam_statements",
+        "Resource * for a resource-level action",
+        lambda t: _role_statements(t).append(
+            {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}
+        ),
+        "dynamodb:GetItem",
+    ),
+    (
+        "iam_statements",
+        "NotAction",
+        lambda t: _role_statements(t).append({"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:x"}),
+        "NotAction",
+    ),
+    (
+        "iam_statements",
+        "admin managed policy",
+        lambda t: _res(t, "IngestionFunctionRole")["ManagedPolicyArns"].append(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ),
+        "AdministratorAccess",
+    ),
+    (
+        "resource_policies",
+        "queue open to everyone",
+        lambda t: _res(t, "IngestQueuePolicy")["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": "*"}
+        ),
+        "Principal '*'",
+    ),
+    ("buckets", "no encryption", lambda t: _res(t, "DataBucket").pop("BucketEncryption"), "encryption"),
+    (
+        "buckets",
+        "public policy allowed",
+        lambda t: _res(t, "ArtifactsBucket")["PublicAccessBlockConfiguration"].update(
+            BlockPublicPolicy=False
+        ),
+        "BlockPublicPolicy",
+    ),
+    (
+        "buckets",
+        "bucket policy deleted",
+        lambda t: t["Resources"].pop("ArtifactsBucketPolicy"),
+        "SecureTransport",
+    ),
+    ("buckets", "TLS condition inverted", _tls_condition_true, "SecureTransport"),
+    (
+        "buckets",
+        "versioning suspended",
+        lambda t: _res(t, "DataBucket").update(VersioningConfiguration={"Status": "Suspended"}),
+        "versioning",
+    ),
+    ("functions", "layer removed", lambda t: _res(t, "IngestionFunction").pop("Layers"), "layer"),
+    (
+        "functions",
+        "contract env var missing",
+        lambda t: _vars(t).pop("DATA_BUCKET"),
+        "DATA_BUCKET missing",
+    ),
+    (
+        "functions",
+        "env var wired to the wrong resource",
+        lambda t: _vars(t).update(DATA_BUCKET={"Ref": "ArtifactsBucket"}),
+        "expected Ref DataBucket",
+    ),
+    (
+        "functions",
+        "service name outside the contract",
+        lambda t: _vars(t).update(POWERTOOLS_SERVICE_NAME="ingest"),
+        "POWERTOOLS_SERVICE_NAME",
+    ),
+    (
+        "functions",
+        "x86",
+        lambda t: _res(t, "IngestionFunction").update(Architectures=["x86_64"]),
+        "Architectures",
+    ),
+    (
+        "log_groups",
+        "no log group",
+        lambda t: _res(t, "IngestionFunction").pop("LoggingConfig"),
+        "LoggingConfig",
+    ),
+    (
+        "log_groups",
+        "no retention",
+        lambda t: _res(t, "IngestionLogGroup").pop("RetentionInDays"),
+        "RetentionInDays",
+    ),
+    (
+        "code",
+        "handler module missing",
+        lambda t: _res(t, "IngestionFunction").update(Handler="missing.handler"),
+        "missing.py",
+    ),
+    (
+        "code",
+        "handler function missing",
+        lambda t: _res(t, "IngestionFunction").update(Handler="app.no_such_handler"),
+        "no_such_handler",
+    ),
+    (
+        "code",
+        "code dir missing",
+        lambda t: _res(t, "IngestionFunction")["Code"].update(S3Key="services/nope/"),
+        "services/nope/",
+    ),
+    ("outputs", "output removed", lambda t: t["Outputs"].pop("IngestDLQUrl"), "IngestDLQUrl"),
+    (
+        "tables",
+        "PITR off",
+        lambda t: _res(t, "RunsTable").pop("PointInTimeRecoverySpecification"),
+        "point-in-time",
+    ),
+    ("tables", "TTL off", lambda t: _res(t, "IdempotencyTable").pop("TimeToLiveSpecification"), "TTL"),
+]
+
+
+def test_every_rule_has_a_mutation() -> None:
+    assert {m[0] for m in MUTATIONS} == set(RULES)
+
+
+@pytest.mark.parametrize(
+    ("rule", "mutate", "expected"),
+    [pytest.param(rule, mutate, expected, id=f"{rule}-{desc}") for rule, desc, mutate, expected in MUTATIONS],
+)
+def test_rule_reports_mutation(
+    rule: str, mutate: Callable[[dict[str, Any]], None], expected: str, transformed: dict[str, Any]
+) -> None:
+    mutate(transformed)
+    violations = RULES[rule](transformed)
+    assert any(expected in v for v in violations), violations
+
+
+# ------------------------------------------------------------------------------------------------
+# rules on the SAM template as written, against docs/CONTRACTS.md
+# ------------------------------------------------------------------------------------------------
+
+
+def test_contract_tables_parse(contracts_md: str) -> None:
+    env = parse_contract_env(contracts_md)
+    assert {"TAILOR_BUS_NAME", "DATA_BUCKET", "RUNS_TABLE", "POWERTOOLS_SERVICE_NAME"} <= set(env)
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == ["Tailor"]
+    assert "ingestion" in env["POWERTOOLS_SERVICE_NAME"]
+    assert {r["function"] for r in parse_contract_functions(contracts_md)} >= {"IngestionFunction"}
+
+
+def test_contract_functions_match_template(raw_template: dict[str, Any], contracts_md: str) -> None:
+    assert check_contract_functions(raw_template, parse_contract_functions(contracts_md)) == []
+
+
+def test_contract_functions_report_drift(raw_template: dict[str, Any], contracts_md: str) -> None:
+    raw = copy.deepcopy(raw_template)
+    raw["Resources"]["IngestionFunction"]["Properties"]["Handler"] = "main.handler"
+    raw["Resources"]["IngestQueue"]["Properties"].pop("RedrivePolicy")
+    violations = check_contract_functions(raw, parse_contract_functions(contracts_md))
+    assert any("Handler" in v for v in violations), violations
+    assert any("IngestDLQ" in v for v in violations), violations
+
+
+def test_every_dlq_is_found(transformed_template: dict[str, Any]) -> None:
+    # Sanity for the DLQ-based rules: they must be looking at something.
+    assert dead_letter_queue_ids(transformed_template) >= {"IngestDLQ", "EventsTargetDLQ"}
+
+
+# ------------------------------------------------------------------------------------------------
+# the ingest rule's pattern, evaluated by moto's EventBridge matcher (what the local stack runs)
+# ------------------------------------------------------------------------------------------------
+
+
+def _resolve_refs(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in names:
+            return names[node["Ref"]]
+        return {k: _resolve_refs(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_refs(v, names) for v in node]
+    return node
+
+
+@pytest.mark.parametrize(
+    ("key", "detail_type", "bucket", "matches"),
+    [
+        ("datasets/support-bot/job.json", "Object Created", "data", True),
+        ("inbox/fine-tuning/nova-lite/support.jsonl", "Object Created", "data", True),
+        ("datasets/support-bot/train.jsonl", "Object Created", "data", False),
+        ("datasets/job.json", "Object Created", "data", False),
+        ("inbox/support.jsonl", "Object Created", "data", False),
+        ("inbox/fine-tuning/nova-lite/notes.txt", "Object Created", "data", False),
+        ("reports/x/job.json", "Object Created", "data", False),
+        ("datasets/support-bot/job.json", "Object Tags Added", "data", False),
+        ("datasets/support-bot/job.json", "Object Deleted", "data", False),
+        ("datasets/support-bot/job.json", "Object Created", "artifacts", False),
+    ],
+)
+def test_ingest_rule_pattern(
+    transformed_template: dict[str, Any], key: str, detail_type: str, bucket: str, matches: bool
+) -> None:
+    from moto.events.models import EventPattern
+
+    raw = _res(transformed_template, "IngestRule")["EventPattern"]
+    resolved = _resolve_refs(raw, {"DataBucket": "data", "ArtifactsBucket": "artifacts"})
+    pattern = EventPattern.load(json.dumps(resolved))
+    event: Any = {
+        "source": "aws.s3",
+        "detail-type": detail_type,
+        "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+    }
+    assert pattern.matches_event(event) is matches
