@@ -32,7 +32,7 @@ typecheck: setup
 pytest: setup
 	$(BIN)/pytest -n auto -q
 
-test: lint typecheck pytest
+test: lint typecheck validate pytest
 
 schemas: setup
 	$(BIN)/python -m tailor.events.schemas events/schemas

@@ -13,13 +13,15 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from tailor.events.aws import S3ObjectCreatedRecord
 from tailor.ingestion import IngestionDeps, ingest_object
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS, model=S3ObjectCreatedRecord)
+# Our own light record model (see tailor.events.sqs): Powertools only needs ``messageId`` on it.
+processor = BatchProcessor(event_type=EventType.SQS, model=S3ObjectCreatedRecord)  # type: ignore[arg-type]
 
 
 @cache
@@ -46,5 +48,7 @@ def record_handler(record: S3ObjectCreatedRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -102,6 +102,4 @@ class InMemoryPublisher:
         self.entries.extend(entries)
 
     def details(self, detail_type: str | None = None) -> list[dict[str, Any]]:
-        return [
-            orjson.loads(e["Detail"]) for e in self.entries if detail_type in (None, e["DetailType"])
-        ]
+        return [orjson.loads(e["Detail"]) for e in self.entries if detail_type in (None, e["DetailType"])]

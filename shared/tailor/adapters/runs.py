@@ -50,8 +50,7 @@ class DynamoRunStore:
     def _serialize(value: Any) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
 
-        result: dict[str, Any] = TypeSerializer().serialize(value)
-        return result
+        return dict(TypeSerializer().serialize(value))
 
     @staticmethod
     def _to_record(item: Mapping[str, Any]) -> RunRecord:
@@ -79,7 +78,9 @@ class DynamoRunStore:
         return True
 
     def get(self, run_id: str) -> RunRecord | None:
-        resp = self.client.get_item(TableName=self.table_name, Key={"runId": {"S": run_id}}, ConsistentRead=True)
+        resp = self.client.get_item(
+            TableName=self.table_name, Key={"runId": {"S": run_id}}, ConsistentRead=True
+        )
         item = resp.get("Item")
         return self._to_record(item) if item else None
 

@@ -45,7 +45,7 @@ S3ObjectCreatedEvent = EventBridgeEvent[S3ObjectCreatedDetail]
 class S3ObjectCreatedRecord(SqsRecord):
     """An SQS record whose body is an S3 Object Created event delivered by an EventBridge rule."""
 
-    body: Json[S3ObjectCreatedEvent]  # type: ignore[assignment]
+    body: Json[S3ObjectCreatedEvent]
 
 
 class BedrockJobStateChangeDetail(_AwsModel):

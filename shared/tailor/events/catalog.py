@@ -21,26 +21,62 @@ class EventSpec:
 CATALOG: dict[DetailType, EventSpec] = {
     spec.detail_type: spec
     for spec in (
-        EventSpec(DetailType.DATASET_VALIDATED, Source.INGESTION, m.DatasetValidated,
-                  "A dataset passed every Nova rule; its run is ready for submission."),
-        EventSpec(DetailType.DATASET_REJECTED, Source.INGESTION, m.DatasetRejected,
-                  "A dataset or job spec broke a rule; the report says where and how to fix it."),
-        EventSpec(DetailType.JOB_SUBMITTED, Source.SUBMISSION, m.JobSubmitted,
-                  "A Bedrock model customization job was created for a run."),
-        EventSpec(DetailType.JOB_SUBMISSION_FAILED, Source.SUBMISSION, m.JobSubmissionFailed,
-                  "Bedrock refused the job; retryable or not."),
-        EventSpec(DetailType.JOB_STATUS_CHANGED, Source.STATUS, m.JobStatusChanged,
-                  "A customization job changed status (from Bedrock's event or the reconciling poll)."),
-        EventSpec(DetailType.JOB_COMPLETED, Source.STATUS, m.JobCompleted,
-                  "A customization job completed; carries the custom model ARN and loss metrics."),
+        EventSpec(
+            DetailType.DATASET_VALIDATED,
+            Source.INGESTION,
+            m.DatasetValidated,
+            "A dataset passed every Nova rule; its run is ready for submission.",
+        ),
+        EventSpec(
+            DetailType.DATASET_REJECTED,
+            Source.INGESTION,
+            m.DatasetRejected,
+            "A dataset or job spec broke a rule; the report says where and how to fix it.",
+        ),
+        EventSpec(
+            DetailType.JOB_SUBMITTED,
+            Source.SUBMISSION,
+            m.JobSubmitted,
+            "A Bedrock model customization job was created for a run.",
+        ),
+        EventSpec(
+            DetailType.JOB_SUBMISSION_FAILED,
+            Source.SUBMISSION,
+            m.JobSubmissionFailed,
+            "Bedrock refused the job; retryable or not.",
+        ),
+        EventSpec(
+            DetailType.JOB_STATUS_CHANGED,
+            Source.STATUS,
+            m.JobStatusChanged,
+            "A customization job changed status (from Bedrock's event or the reconciling poll).",
+        ),
+        EventSpec(
+            DetailType.JOB_COMPLETED,
+            Source.STATUS,
+            m.JobCompleted,
+            "A customization job completed; carries the custom model ARN and loss metrics.",
+        ),
         EventSpec(DetailType.JOB_FAILED, Source.STATUS, m.JobFailed, "A customization job failed."),
         EventSpec(DetailType.JOB_STOPPED, Source.STATUS, m.JobStopped, "A customization job was stopped."),
-        EventSpec(DetailType.EDGE_EXPORT_REQUESTED, Source.USER, m.EdgeExportRequested,
-                  "Request an edge package for a run or a model URI."),
-        EventSpec(DetailType.EDGE_PACKAGE_PUBLISHED, Source.EDGE, m.EdgePackagePublished,
-                  "A signed edge bundle was published and rolled out."),
-        EventSpec(DetailType.EDGE_EXPORT_FAILED, Source.EDGE, m.EdgeExportFailed,
-                  "An edge export failed at the named stage."),
+        EventSpec(
+            DetailType.EDGE_EXPORT_REQUESTED,
+            Source.USER,
+            m.EdgeExportRequested,
+            "Request an edge package for a run or a model URI.",
+        ),
+        EventSpec(
+            DetailType.EDGE_PACKAGE_PUBLISHED,
+            Source.EDGE,
+            m.EdgePackagePublished,
+            "A signed edge bundle was published and rolled out.",
+        ),
+        EventSpec(
+            DetailType.EDGE_EXPORT_FAILED,
+            Source.EDGE,
+            m.EdgeExportFailed,
+            "An edge export failed at the named stage.",
+        ),
     )
 }
 

@@ -78,4 +78,6 @@ def new_detail(
         producer=producer,
         created_at=created_at or datetime.now(UTC),
     )
-    return TailorDetail[type(data)](metadata=metadata, data=data)  # type: ignore[valid-type]
+    # Parametrize with the concrete data model so serialization and schema use its fields.
+    detail_model: type[TailorDetail[DataT]] = TailorDetail.__class_getitem__(type(data))  # type: ignore[assignment]
+    return detail_model(metadata=metadata, data=data)

@@ -44,7 +44,11 @@ def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--check"]
     out = Path(args[0] if args else "events/schemas")
     rendered = render_all()
-    stale = [name for name, body in rendered.items() if not (out / name).is_file() or (out / name).read_bytes() != body]
+    stale = [
+        name
+        for name, body in rendered.items()
+        if not (out / name).is_file() or (out / name).read_bytes() != body
+    ]
     if check:
         for name in stale:
             print(f"{out / name} is out of date: run `make schemas`", file=sys.stderr)

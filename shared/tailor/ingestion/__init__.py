@@ -1,13 +1,19 @@
 """Ingestion: an uploaded dataset becomes a validated (or rejected) run, with a report."""
 
 from tailor.ingestion.service import IngestionDeps, IngestOutcome, ingest_object
-from tailor.ingestion.triggers import InboxTrigger, MisplacedTrigger, SpecTrigger, UnrelatedObjectError, classify_key
+from tailor.ingestion.triggers import (
+    InboxTrigger,
+    MisplacedTrigger,
+    SpecTrigger,
+    UnrelatedObjectError,
+    classify_key,
+)
 
 __all__ = [
     "InboxTrigger",
-    "MisplacedTrigger",
     "IngestOutcome",
     "IngestionDeps",
+    "MisplacedTrigger",
     "SpecTrigger",
     "UnrelatedObjectError",
     "classify_key",

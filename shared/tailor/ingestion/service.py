@@ -22,7 +22,14 @@ from tailor.events.aws import S3ObjectCreatedDetail
 from tailor.events.constants import DetailType, Source
 from tailor.events.envelope import new_detail
 from tailor.events.models import DatasetFiles, DatasetRejected, DatasetValidated, IssueSummary, RecordCounts
-from tailor.ingestion.triggers import HOW_TO_TRIGGER, InboxTrigger, MisplacedTrigger, SpecTrigger, Trigger, classify_key
+from tailor.ingestion.triggers import (
+    HOW_TO_TRIGGER,
+    InboxTrigger,
+    MisplacedTrigger,
+    SpecTrigger,
+    Trigger,
+    classify_key,
+)
 from tailor.jobs.naming import run_id as make_run_id
 from tailor.jobs.run import RunRecord
 from tailor.jobs.spec import JobSpec, SpecError, parse_spec
@@ -139,8 +146,11 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
             model=None,
             errors=[
                 ValidationIssue(
-                    file=trigger_uri, line=spec_error.line, code=spec_error.code,
-                    message=spec_error.message, hint=spec_error.hint,
+                    file=trigger_uri,
+                    line=spec_error.line,
+                    code=spec_error.code,
+                    message=spec_error.message,
+                    hint=spec_error.hint,
                 )
             ],
         )
@@ -221,7 +231,9 @@ def _validate(objects: ObjectStore, bucket: str, trigger: Trigger, spec: JobSpec
         if k is not None and objects.head(bucket, k) is None
     ]
     if missing:
-        return ValidationReport.from_issues(technique=spec.technique.value, model=spec.base_model, errors=missing)
+        return ValidationReport.from_issues(
+            technique=spec.technique.value, model=spec.base_model, errors=missing
+        )
     return validate_dataset(
         DatasetSource.s3(bucket, training_key),
         technique=spec.technique,

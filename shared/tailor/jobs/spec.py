@@ -34,14 +34,16 @@ class EdgeSpec(_SpecModel):
     """Where a compact open model goes once the job completes (Nova weights never leave AWS)."""
 
     model: str = Field(description="Key (under the dataset folder) of the ONNX student model to ship.")
-    targets: list[str] = Field(min_length=1, description="IoT thing groups or things, e.g. thinggroup/kiosks.")
+    targets: list[str] = Field(
+        min_length=1, description="IoT thing groups or things, e.g. thinggroup/kiosks."
+    )
     profiles: list[str] = Field(default_factory=lambda: ["linux-x86_64"])
     quantize: Literal["int8", "none"] = "int8"
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
 
 
 class JobSpec(_SpecModel):
-    spec_version: Literal["1"] = SPEC_VERSION
+    spec_version: Literal["1"] = "1"
     technique: Technique
     base_model: str
     teacher_model: str | None = None
@@ -149,7 +151,9 @@ def parse_spec(raw: bytes) -> JobSpec:
 class SpecError(ValueError):
     """job.json is unusable. ``code`` is a public report code (``spec_invalid`` / ``unsupported_model``)."""
 
-    def __init__(self, message: str, *, line: int | None, hint: str | None = None, code: str = "spec_invalid"):
+    def __init__(
+        self, message: str, *, line: int | None, hint: str | None = None, code: str = "spec_invalid"
+    ):
         super().__init__(message)
         self.message = message
         self.line = line

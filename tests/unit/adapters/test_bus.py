@@ -16,7 +16,9 @@ from tailor.events.models import JobSubmissionFailed
 def _details(n: int) -> list[Any]:
     return [
         new_detail(
-            JobSubmissionFailed(run_id=f"r{i}", error_code="ThrottlingException", message="m", retryable=True),
+            JobSubmissionFailed(
+                run_id=f"r{i}", error_code="ThrottlingException", message="m", retryable=True
+            ),
             producer="tailor.submission",
         )
         for i in range(n)
@@ -84,7 +86,9 @@ def test_publishes_to_a_real_bus_in_moto() -> None:
         sqs = boto3.client("sqs")
         events.create_event_bus(Name="tailor")
         queue_url = sqs.create_queue(QueueName="q")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         events.put_rule(Name="all", EventBusName="tailor", EventPattern='{"source": ["tailor.submission"]}')
         events.put_targets(Rule="all", EventBusName="tailor", Targets=[{"Id": "q", "Arn": arn}])
         EventBridgePublisher("tailor", events).publish(_details(2))

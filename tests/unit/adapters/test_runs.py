@@ -61,7 +61,9 @@ def test_create_is_once(store: RunStore) -> None:
 
 def test_transition_applies_once_and_replay_is_a_noop(store: RunStore) -> None:
     store.create(_record())
-    assert store.transition("r1", RunStatus.VALIDATED, reason="ok", attributes={"reportUri": "s3://a/r"}) is True
+    assert (
+        store.transition("r1", RunStatus.VALIDATED, reason="ok", attributes={"reportUri": "s3://a/r"}) is True
+    )
     assert store.transition("r1", RunStatus.VALIDATED) is False
     run = store.get("r1")
     assert run is not None

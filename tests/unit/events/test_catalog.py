@@ -10,7 +10,7 @@ import pytest
 from tailor.events import CATALOG, DetailType, model_for
 from tailor.events.entries import to_put_events_entry
 from tailor.events.envelope import new_detail
-from tailor.events.models import DatasetRejected, DatasetFiles, EdgeExportRequested, IssueSummary
+from tailor.events.models import DatasetFiles, DatasetRejected, EdgeExportRequested, IssueSummary
 from tailor.events.parse import parse_event
 from tailor.events.schemas import render_all
 
@@ -28,7 +28,9 @@ def _rejected() -> DatasetRejected:
             trigger_version="v1",
         ),
         error_counts={"json_invalid": 1},
-        errors=[IssueSummary(file="s3://data/datasets/demo/train.jsonl", line=3, code="json_invalid", message="x")],
+        errors=[
+            IssueSummary(file="s3://data/datasets/demo/train.jsonl", line=3, code="json_invalid", message="x")
+        ],
         report_uri="s3://artifacts/reports/demo-0123456789abcdef0123/validation.json",
     )
 

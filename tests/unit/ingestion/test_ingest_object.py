@@ -58,13 +58,17 @@ def published(deps: IngestionDeps) -> list[str]:
 
 
 def report(deps: IngestionDeps, run_id: str) -> dict[str, object]:
-    loaded: dict[str, object] = orjson.loads(deps.objects.get_bytes(ARTIFACTS, f"reports/{run_id}/validation.json"))
+    loaded: dict[str, object] = orjson.loads(
+        deps.objects.get_bytes(ARTIFACTS, f"reports/{run_id}/validation.json")
+    )
     return loaded
 
 
 def test_classify_keys() -> None:
     assert classify_key("datasets/x/job.json") == SpecTrigger("x")
-    assert classify_key("inbox/fine-tuning/nova-lite/a.jsonl") == InboxTrigger("fine-tuning", "nova-lite", "a.jsonl")
+    assert classify_key("inbox/fine-tuning/nova-lite/a.jsonl") == InboxTrigger(
+        "fine-tuning", "nova-lite", "a.jsonl"
+    )
     assert isinstance(classify_key("datasets/a/b/job.json"), MisplacedTrigger)
     assert isinstance(classify_key("inbox/a.jsonl"), MisplacedTrigger)
     with pytest.raises(UnrelatedObjectError, match="not under datasets/ or inbox/"):
@@ -128,7 +132,11 @@ def test_broken_dataset_rejected_with_file_and_line(deps: IngestionDeps) -> None
         (b"{not json", "spec_invalid", "not valid JSON"),
         (b"[1, 2]", "spec_invalid", "JSON object"),
         (b'{"technique": "fine-tuning", "baseModel": "nova-lyte"}', "unsupported_model", "nova-lyte"),
-        (b'{"technique": "fine-tuning", "baseModel": "nova-lite", "epochs": 3}', "spec_invalid", "unknown field"),
+        (
+            b'{"technique": "fine-tuning", "baseModel": "nova-lite", "epochs": 3}',
+            "spec_invalid",
+            "unknown field",
+        ),
         (
             b'{"technique": "fine-tuning", "baseModel": "nova-lite", "hyperParameters": {"epochCount": 9}}',
             "spec_invalid",
