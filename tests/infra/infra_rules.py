@@ -28,15 +28,11 @@ RESOURCE_STAR_ALLOWLIST = frozenset(
     }
 )
 
-# AWS managed policies a role may carry. SAM attaches these itself: Basic (CloudWatch Logs writes)
-# to every function, SQSQueueExecution to a function with an SQS event. The latter grants
-# Receive/Delete/GetQueueAttributes on Resource "*"; it is the price of SAM's generated role.
-MANAGED_POLICY_ALLOWLIST = frozenset(
-    {
-        "service-role/AWSLambdaBasicExecutionRole",
-        "service-role/AWSLambdaSQSQueueExecutionRole",
-    }
-)
+# AWS managed policies a role may carry. SAM attaches Basic (CloudWatch Logs writes) to every
+# function. SQSQueueExecution (which SAM adds for an `Events: SQS`) is deliberately absent: it
+# grants Receive/Delete on every queue; functions declare an explicit EventSourceMapping and a
+# statement scoped to their own queue instead.
+MANAGED_POLICY_ALLOWLIST = frozenset({"service-role/AWSLambdaBasicExecutionRole"})
 
 REQUIRED_OUTPUTS = frozenset(
     {
@@ -597,6 +593,12 @@ def check_contract_functions(raw_template: Template, rows: list[dict[str, str]])
             target_id(props(ev).get("Queue"))
             for ev in (p.get("Events") or {}).values()
             if isinstance(ev, Mapping) and ev.get("Type") == "SQS"
+        } | {  # an explicit mapping (the house pattern: see MANAGED_POLICY_ALLOWLIST)
+            target_id(props(r).get("EventSourceArn"))
+            for r in resources.values()
+            if isinstance(r, Mapping)
+            and r.get("Type") == "AWS::Lambda::EventSourceMapping"
+            and target_id(props(r).get("FunctionName")) == row["function"]
         }
         if row["queue"] not in sqs_queues:
             problems.append(f"{row['function']}: no SQS event from {row['queue']}")

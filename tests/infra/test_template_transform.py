@@ -127,10 +127,9 @@ def test_managed_policy_arns_follow_the_partition(raw_template: dict[str, Any]) 
     arns = role["Properties"]["ManagedPolicyArns"]
     assert "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" in arns
     default = transform_template(raw_template)["Resources"]["IngestionFunctionRole"]
-    assert (
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
-        in (default["Properties"]["ManagedPolicyArns"])
-    )
+    assert default["Properties"]["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
 
 
 def test_unknown_managed_policy_names_resolve_offline() -> None:
