@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -20,6 +21,8 @@ from tailor.ingestion import IngestionDeps, ingest_object
 
 logger = Logger()
 metrics = Metrics()
+# The library logs through stdlib loggers named tailor.*: give them this Logger's JSON format.
+copy_config_to_registered_loggers(source_logger=logger, include={"tailor"})
 # Our own light record model (see tailor.events.sqs): Powertools only needs ``messageId`` on it.
 processor = BatchProcessor(event_type=EventType.SQS, model=S3ObjectCreatedRecord)  # type: ignore[arg-type]
 
@@ -43,7 +46,9 @@ def _deps() -> IngestionDeps:
 
 def record_handler(record: S3ObjectCreatedRecord) -> None:
     result = ingest_object(record.body.detail, _deps())
-    metrics.add_metric(name=f"Datasets-{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    # IngestValidated, IngestRejected, IngestAlreadyDone, IngestObjectGone
+    metric = "Ingest" + result.outcome.value.title().replace("-", "")
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

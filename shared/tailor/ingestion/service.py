@@ -7,6 +7,7 @@ already published is left alone, a run that stopped half-way is finished.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -118,8 +119,6 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
             spec = _inbox_spec(trigger)
     except SpecError as error:
         spec_error = error
-
-    import hashlib
 
     spec_digest = spec.digest() if spec else hashlib.sha256(raw).hexdigest()
     run = make_run_id(bucket=bucket, key=key, version=version, spec_digest=spec_digest, label=trigger.label)
