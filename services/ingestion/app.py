@@ -54,6 +54,10 @@ def record_handler(record: S3ObjectCreatedRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    # Failed items go back to the queue (and after 5 receives to the DLQ, which is alarmed).
+    failed = len(response.get("batchItemFailures", []))
+    metrics.add_metric(name="IngestFailedItems", unit=MetricUnit.Count, value=failed)
+    return response
