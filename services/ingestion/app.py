@@ -24,7 +24,13 @@ metrics = Metrics()
 # The library logs through stdlib loggers named tailor.*: give them this Logger's JSON format.
 copy_config_to_registered_loggers(source_logger=logger, include={"tailor"})
 # Our own light record model (see tailor.events.sqs): Powertools only needs ``messageId`` on it.
-processor = BatchProcessor(event_type=EventType.SQS, model=S3ObjectCreatedRecord)  # type: ignore[arg-type]
+# raise_on_entire_batch_failure=False: when every item fails, report them all as failed items
+# rather than crash the invocation; the failure metric below is still emitted.
+processor = BatchProcessor(
+    event_type=EventType.SQS,
+    model=S3ObjectCreatedRecord,  # type: ignore[arg-type]
+    raise_on_entire_batch_failure=False,
+)
 
 
 @cache
@@ -45,7 +51,15 @@ def _deps() -> IngestionDeps:
 
 
 def record_handler(record: S3ObjectCreatedRecord) -> None:
-    result = ingest_object(record.body.detail, _deps())
+    try:
+        result = ingest_object(record.body.detail, _deps())
+    except Exception:
+        # BatchProcessor turns this into a failed item without logging it: say why, here.
+        logger.exception(
+            "ingestion failed; the message returns to the queue",
+            extra={"message_id": record.messageId, "key": record.body.detail.object.key},
+        )
+        raise
     # IngestValidated, IngestRejected, IngestAlreadyDone, IngestObjectGone
     metric = "Ingest" + result.outcome.value.title().replace("-", "")
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
@@ -55,7 +69,10 @@ def record_handler(record: S3ObjectCreatedRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=record_handler,
+        processor=processor,
+        context=context,
     )
     # Failed items go back to the queue (and after 5 receives to the DLQ, which is alarmed).
     failed = len(response.get("batchItemFailures", []))
