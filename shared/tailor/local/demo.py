@@ -1,0 +1,391 @@
+"""``tailor local demo``: the story so far, told against a fresh local stack.
+
+1. start the embedded stack from ``template.yaml`` (and say what is emulated and simulated);
+2. upload a good fine-tuning dataset and a broken one (``datasets/<name>/train.jsonl``, then
+   ``job.json`` — the spec goes last, it starts the run);
+3. let the dispatcher play Lambda until nothing is left to do;
+4. show the events that reached the Tailor bus, the validation reports with their errors (file,
+   line, code, message) and the run records;
+5. check that the story happened: exactly one ``DatasetValidated`` for the good dataset, one
+   ``DatasetRejected`` with line-numbered errors for the broken one, both reports in S3, both runs
+   in the table, nothing dead-lettered, no handler error. ``DemoResult.ok`` says so.
+
+The datasets are generated here (valid ``bedrock-conversation-2024`` records, aws-facts §3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tailor.local.stack import LocalStack
+
+__all__ = ["BROKEN_NAME", "GOOD_NAME", "DemoResult", "broken_dataset", "good_dataset", "job_spec", "run_demo"]
+
+GOOD_NAME = "support-bot"
+BROKEN_NAME = "support-bot-broken"
+SCHEMA_VERSION = "bedrock-conversation-2024"
+SYSTEM_PROMPT = "You are the support assistant of Acme Outdoor Gear. Answer briefly and kindly."
+
+_QA = [
+    ("Where is my order?", "You can follow it from the link in your confirmation email."),
+    ("Can I return a tent I used once?", "Yes, within 30 days, if it is clean and complete."),
+    ("Do you ship to Norway?", "We do: delivery takes five to seven working days."),
+    ("How do I reset my password?", "Choose 'Forgot password' on the sign-in page and follow the email."),
+    ("Is the Trail 40 backpack waterproof?", "It is water resistant; add the rain cover for heavy rain."),
+    ("Can I change my delivery address?", "Yes, until the order ships: open the order and edit the address."),
+    ("What sizes does the Summit jacket come in?", "From XS to XXL, in regular and long cuts."),
+    ("Do you price-match?", "We match identical items sold by authorised dealers within 14 days."),
+    ("How long is the warranty on stoves?", "Two years, covering manufacturing defects."),
+    ("Can I pay in instalments?", "Yes, at checkout choose 'Pay in 3' for orders above 100 euros."),
+]
+
+
+def _record(question: str, answer: str) -> dict[str, Any]:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "system": [{"text": SYSTEM_PROMPT}],
+        "messages": [
+            {"role": "user", "content": [{"text": question}]},
+            {"role": "assistant", "content": [{"text": answer}]},
+        ],
+    }
+
+
+def good_dataset() -> bytes:
+    """Ten valid Nova conversation records (the minimum for Nova Lite is 8)."""
+    return "".join(json.dumps(_record(q, a)) + "\n" for q, a in _QA).encode()
+
+
+def broken_dataset() -> bytes:
+    """Line 2 is not JSON; line 4 starts with the assistant (role order). The rest is fine."""
+    lines = [json.dumps(_record(q, a)) for q, a in _QA]
+    lines[1] = '{"schemaVersion": "' + SCHEMA_VERSION + '", "messages": [{"role": "user", "content": ['
+    wrong = _record(*_QA[3])
+    wrong["messages"].reverse()
+    lines[3] = json.dumps(wrong)
+    return ("\n".join(lines) + "\n").encode()
+
+
+#: Expected problems in ``broken_dataset()``: (line, code).
+BROKEN_LINES = {2: "json_invalid", 4: "role_order"}
+
+
+def job_spec() -> bytes:
+    return json.dumps(
+        {"specVersion": "1", "technique": "fine-tuning", "baseModel": "nova-lite", "training": "train.jsonl"},
+        indent=2,
+    ).encode()
+
+
+@dataclass
+class Check:
+    what: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class DemoResult:
+    checks: list[Check] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report URI → report
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def check(self, what: str, ok: bool, detail: str = "") -> None:
+        self.checks.append(Check(what, ok, detail))
+
+
+# -- reading what happened ----------------------------------------------------------------------------
+
+
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    detail = event.get("detail") or {}
+    data = detail.get("data") if isinstance(detail, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _trigger(event: dict[str, Any]) -> str:
+    return str((_data(event).get("dataset") or {}).get("triggerUri", ""))
+
+
+def _run_id(event: dict[str, Any]) -> str:
+    return str(
+        _data(event).get("runId") or ((event.get("detail") or {}).get("metadata") or {}).get("runId", "")
+    )
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _issues(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict with a code and a message: the report's errors (wherever the report keeps them)."""
+    if isinstance(node, dict):
+        if "code" in node and "message" in node:
+            yield node
+            return
+        for value in node.values():
+            yield from _issues(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _issues(item)
+
+
+def _report_errors(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(_issues(report.get("errors", report)))
+
+
+def _scan_runs(stack: LocalStack) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    table = stack.env_value("RUNS_TABLE")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    ddb = stack.client("dynamodb")
+    while True:
+        page = ddb.scan(**kwargs)
+        items += [{k: deserializer.deserialize(v) for k, v in item.items()} for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def play_story(stack: LocalStack, *, timeout: float = 60.0) -> DemoResult:
+    """Upload both datasets, run until idle, collect and check what happened (no output)."""
+    result = DemoResult()
+    for name, data in ((GOOD_NAME, good_dataset()), (BROKEN_NAME, broken_dataset())):
+        stack.upload(f"datasets/{name}/train.jsonl", data, content_type="application/jsonl")
+        stack.upload(f"datasets/{name}/job.json", job_spec(), content_type="application/json")
+    idle = stack.run_until_idle(timeout=timeout)
+    result.errors = list(idle.errors)
+    result.dead_letters = dict(idle.dead_lettered)
+    result.events = stack.published_events(history=True)
+    s3 = stack.client("s3")
+    for event in result.events:
+        uri = str(_data(event).get("reportUri", ""))
+        if uri.startswith("s3://") and uri not in result.reports:
+            bucket, key = _split_s3(uri)
+            try:
+                result.reports[uri] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            except Exception as error:
+                result.reports[uri] = {"_error": f"cannot read {uri}: {error}"}
+    result.runs = _scan_runs(stack)
+    _check(result)
+    return result
+
+
+def _check(result: DemoResult) -> None:
+    def of(detail_type: str, name: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in result.events
+            if e.get("detail-type") == detail_type and f"/datasets/{name}/" in _trigger(e)
+        ]
+
+    validated = of("DatasetValidated", GOOD_NAME)
+    rejected = of("DatasetRejected", BROKEN_NAME)
+    result.check(
+        f"exactly one DatasetValidated for datasets/{GOOD_NAME}/",
+        len(validated) == 1,
+        f"got {len(validated)}",
+    )
+    result.check(
+        f"exactly one DatasetRejected for datasets/{BROKEN_NAME}/",
+        len(rejected) == 1,
+        f"got {len(rejected)}",
+    )
+    others = [e for e in result.events if e not in validated + rejected]
+    result.check(
+        "no other event on the Tailor bus", not others, ", ".join(e.get("detail-type", "?") for e in others)
+    )
+    for label, events in (("good", validated), ("broken", rejected)):
+        uri = str(_data(events[0]).get("reportUri", "")) if events else ""
+        report = result.reports.get(uri, {})
+        result.check(
+            f"the {label} dataset's validation report is in the artifacts bucket",
+            bool(uri) and bool(report) and "_error" not in report,
+            uri or "no reportUri in the event",
+        )
+    if rejected:
+        report = result.reports.get(str(_data(rejected[0]).get("reportUri", "")), {})
+        found = {(e.get("line"), e.get("code")) for e in _report_errors(report) if e.get("file")}
+        missing = [f"line {line}: {code}" for line, code in BROKEN_LINES.items() if (line, code) not in found]
+        result.check(
+            "the rejection report names each broken line (file, line, code)",
+            not missing,
+            "missing " + ", ".join(missing) if missing else ", ".join(f"line {n}" for n in BROKEN_LINES),
+        )
+    statuses = {str(r.get("runId")): str(r.get("status")) for r in result.runs}
+    for label, events, status in (("good", validated, "VALIDATED"), ("broken", rejected, "REJECTED")):
+        run_id = _run_id(events[0]) if events else ""
+        result.check(
+            f"the {label} run is recorded as {status}",
+            statuses.get(run_id) == status,
+            f"{run_id or '?'}: {statuses.get(run_id, 'not in the runs table')}",
+        )
+    dead = {k: v for k, v in result.dead_letters.items() if v}
+    result.check("nothing dead-lettered", not dead, ", ".join(f"{k}={v}" for k, v in dead.items()))
+    result.check(
+        "no handler error", not result.errors, result.errors[-1].splitlines()[0] if result.errors else ""
+    )
+
+
+# -- telling it ---------------------------------------------------------------------------------------
+
+
+def _render_summary(console: Console, stack: LocalStack) -> None:
+    from rich.table import Table
+
+    summary = stack.describe(echo=False)
+    table = Table(title="What runs where", show_lines=False, expand=False)
+    table.add_column("part")
+    table.add_column("")
+    table.add_column("how")
+    for part in summary.emulated:
+        table.add_row(part.name, "[green]EMULATED[/]", part.how)
+    for part in summary.simulated:
+        table.add_row(part.name, "[yellow]SIMULATED[/]", part.how)
+    for part in summary.not_emulated:
+        table.add_row(part.name, "[dim]not emulated[/]", part.how)
+    console.print(table)
+    if summary.skipped:
+        console.print("[dim]skipped: " + "; ".join(summary.skipped) + "[/]")
+    console.print(f"[dim]moto server {stack.endpoint_url}, started in {stack.startup_seconds:.2f} s[/]")
+
+
+def _render_events(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
+    table = Table(title="Events on the Tailor bus (captured by the local observer)")
+    for column in ("detail-type", "source", "run id", "dataset", "summary"):
+        table.add_column(column, overflow="fold")
+    for event in result.events:
+        data = _data(event)
+        if event.get("detail-type") == "DatasetValidated":
+            records = data.get("records") or {}
+            info = f"{records.get('training', '?')} records, ~{data.get('tokenEstimate', '?')} tokens"
+            style = "green"
+        else:
+            counts = data.get("errorCounts") or {}
+            info = ", ".join(f"{code} x{n}" for code, n in counts.items()) or "-"
+            style = "red"
+        table.add_row(
+            f"[{style}]{event.get('detail-type')}[/]",
+            str(event.get("source")),
+            _run_id(event),
+            _trigger(event),
+            info,
+        )
+    console.print(table)
+
+
+def _render_reports(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
+    for uri, report in result.reports.items():
+        if "_error" in report:
+            console.print(f"[red]{report['_error']}[/]")
+            continue
+        verdict = "[green]valid[/]" if report.get("valid") else "[red]invalid[/]"
+        console.print(f"report {uri}: {verdict}, {report.get('records', '?')} record(s)")
+        errors = _report_errors(report)
+        if not errors:
+            continue
+        table = Table(title="errors", title_justify="left")
+        for column in ("file", "line", "code", "message"):
+            table.add_column(column, overflow="fold")
+        for issue in errors:
+            table.add_row(
+                Path(str(issue.get("file") or "-")).name,
+                str(issue.get("line") or "-"),
+                str(issue.get("code")),
+                str(issue.get("message")),
+            )
+        console.print(table)
+
+
+def _render_runs(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
+    table = Table(title="Run records (runs table)")
+    for column in ("run id", "status", "label", "trigger", "history"):
+        table.add_column(column, overflow="fold")
+    for run in sorted(result.runs, key=lambda r: str(r.get("createdAt", ""))):
+        history = " → ".join(str(h.get("status")) for h in run.get("history") or [] if isinstance(h, dict))
+        table.add_row(
+            str(run.get("runId")),
+            str(run.get("status")),
+            str(run.get("label")),
+            str(run.get("triggerUri")),
+            history,
+        )
+    console.print(table)
+
+
+def run_demo(
+    console: Console | None = None,
+    *,
+    template: str | Path | None = None,
+    time_scale: float = 0.001,
+    timeout: float = 60.0,
+) -> DemoResult:
+    """Tell the story on ``console`` (default: stdout) and return what happened."""
+    from rich.console import Console
+    from rich.rule import Rule
+
+    from tailor.local.stack import LocalStack
+
+    console = console or Console()
+    console.print(Rule("[bold]Tailor local demo[/]"))
+    console.print("1. Starting the embedded local stack from template.yaml …")
+    with LocalStack(template, time_scale=time_scale) as stack:
+        _render_summary(console, stack)
+        console.print()
+        console.print(
+            f"2. Uploading a good dataset (datasets/{GOOD_NAME}/: {len(_QA)} conversation records) and a "
+            f"broken one (datasets/{BROKEN_NAME}/: line 2 is not JSON, line 4 starts with the assistant); "
+            "job.json goes last in each, it starts the run."
+        )
+        console.print("3. The dispatcher plays Lambda until nothing is left to do …")
+        result = play_story(stack, timeout=timeout)
+        console.print(
+            f"   {len(result.events)} event(s) published, {len(result.runs)} run(s) recorded, "
+            f"{len(result.errors)} handler error(s)."
+        )
+        console.print()
+        console.print("4. What happened:")
+        _render_events(console, result)
+        _render_reports(console, result)
+        _render_runs(console, result)
+        if result.errors:
+            console.print("[red]Handler errors:[/]")
+            for error in result.errors:
+                console.print(f"  {error.splitlines()[0]}")
+    console.print()
+    console.print("5. Checks:")
+    for check in result.checks:
+        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+        detail = f" [dim]({check.detail})[/]" if check.detail else ""
+        console.print(f"  {mark} {check.what}{detail}")
+    if result.ok:
+        console.print(
+            "[bold green]The story happened.[/] Next: Bedrock submission (its simulator comes later)."
+        )
+    else:
+        console.print("[bold red]The story did not happen as told: see the failed checks above.[/]")
+    return result

@@ -1,0 +1,56 @@
+"""``tailor local demo`` end to end, in-process: the story the README promises must happen."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_tells_the_story() -> None:
+    from rich.console import Console
+
+    from tailor.local.demo import BROKEN_LINES, BROKEN_NAME, GOOD_NAME, run_demo
+
+    out = io.StringIO()
+    result = run_demo(Console(file=out, width=160, color_system=None))
+    text = out.getvalue()
+
+    failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.ok]
+    assert result.ok, "\n".join(failed) + "\n\n" + text
+
+    by_type = {e["detail-type"]: e for e in result.events}
+    assert set(by_type) == {"DatasetValidated", "DatasetRejected"}
+    assert (
+        f"datasets/{GOOD_NAME}/job.json"
+        in by_type["DatasetValidated"]["detail"]["data"]["dataset"]["triggerUri"]
+    )
+    rejected = by_type["DatasetRejected"]["detail"]["data"]
+    assert f"datasets/{BROKEN_NAME}/job.json" in rejected["dataset"]["triggerUri"]
+    assert {(e["line"], e["code"]) for e in rejected["errors"]} >= set(BROKEN_LINES.items())
+    assert all(e["file"] for e in rejected["errors"])
+
+    assert sorted(r["status"] for r in result.runs) == ["REJECTED", "VALIDATED"]
+    assert len(result.reports) == 2
+
+    for words in (
+        "EMULATED",
+        "SIMULATED",
+        "DatasetValidated",
+        "DatasetRejected",
+        "json_invalid",
+        "role_order",
+    ):
+        assert words in text
+    assert "The story happened." in text
+
+
+def test_the_demo_command_exits_zero() -> None:
+    from typer.testing import CliRunner
+
+    from tailor.cli.local import local_app
+
+    result = CliRunner().invoke(local_app, ["demo"])
+    assert result.exit_code == 0, result.output

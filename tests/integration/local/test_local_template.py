@@ -1,0 +1,173 @@
+"""The local stack built from the real ``template.yaml``: same names, same wiring as deployed.
+
+No handler runs here (the ingestion slice has its own tests); this module checks that what the
+functions are told (their environment) is what exists, and that events are routed as the template
+says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tailor.local import LocalStack
+from tailor.local.sam_transform import load_template, transform_template
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = REPO_ROOT / "template.yaml"
+TIME_SCALE = 0.01
+CONTRACT_VARIABLES = {"TAILOR_BUS_NAME", "DATA_BUCKET", "ARTIFACTS_BUCKET", "RUNS_TABLE", "IDEMPOTENCY_TABLE"}
+
+if not TEMPLATE.exists():  # pragma: no cover - the template lands with the foundation issue
+    pytest.skip("template.yaml is not there yet", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    return transform_template(load_template(TEMPLATE))
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(TEMPLATE, time_scale=TIME_SCALE) as running:
+        yield running
+
+
+def _functions(transformed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in transformed["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+
+
+def _ref_value(stack: LocalStack, value: Any) -> str:
+    """What CloudFormation puts in an environment variable: a literal, or a Ref's physical id."""
+    if isinstance(value, dict):
+        assert set(value) == {"Ref"}, f"unexpected intrinsic in an environment variable: {value}"
+        return stack.physical_id(value["Ref"])
+    return str(value)
+
+
+def test_every_function_env_matches_the_template(stack: LocalStack, transformed: dict[str, Any]) -> None:
+    functions = _functions(transformed)
+    assert functions, "the template has no function"
+    for logical_id, body in functions.items():
+        variables = body["Properties"]["Environment"]["Variables"]
+        expected = {name: _ref_value(stack, value) for name, value in variables.items()}
+        assert stack.function_env(logical_id) == expected
+        assert set(expected) >= CONTRACT_VARIABLES | {"POWERTOOLS_SERVICE_NAME"}
+
+
+def test_the_names_in_the_env_exist_as_the_template_describes(stack: LocalStack) -> None:
+    env = stack.function_env("IngestionFunction")
+    s3, ddb = stack.client("s3"), stack.client("dynamodb")
+
+    assert s3.get_bucket_versioning(Bucket=env["DATA_BUCKET"])["Status"] == "Enabled"
+    # (moto's GetBucketNotificationConfiguration omits EventBridgeConfiguration: the routing test
+    # below shows the notifications are on.)
+    assert s3.get_bucket_versioning(Bucket=env["ARTIFACTS_BUCKET"])["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=env["DATA_BUCKET"])["ServerSideEncryptionConfiguration"]["Rules"][
+        0
+    ]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+    assert (
+        stack.client("events").describe_event_bus(Name=env["TAILOR_BUS_NAME"])["Name"]
+        == env["TAILOR_BUS_NAME"]
+    )
+
+    runs = ddb.describe_table(TableName=env["RUNS_TABLE"])["Table"]
+    assert runs["KeySchema"] == [{"AttributeName": "runId", "KeyType": "HASH"}]
+    (index,) = runs["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "ActiveRunsIndex"
+    assert index["KeySchema"] == [
+        {"AttributeName": "activeFlag", "KeyType": "HASH"},
+        {"AttributeName": "updatedAt", "KeyType": "RANGE"},
+    ]
+    ttl = ddb.describe_time_to_live(TableName=env["IDEMPOTENCY_TABLE"])["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
+
+    assert env["POWERTOOLS_SERVICE_NAME"] == "ingestion"
+    function = stack.provisioner.functions["IngestionFunction"]
+    assert function.code_dir == REPO_ROOT / "services" / "ingestion"
+    assert function.handler == "app.handler"
+
+
+def test_outputs_name_the_same_resources(stack: LocalStack) -> None:
+    env, outputs = stack.function_env("IngestionFunction"), stack.outputs
+    assert outputs["DataBucketName"] == env["DATA_BUCKET"]
+    assert outputs["ArtifactsBucketName"] == env["ARTIFACTS_BUCKET"]
+    assert outputs["TailorBusName"] == env["TAILOR_BUS_NAME"]
+    assert outputs["RunsTableName"] == env["RUNS_TABLE"]
+    assert outputs["IngestQueueUrl"] == stack.physical_id("IngestQueue")
+    assert set(stack.client_env()) >= CONTRACT_VARIABLES | {"AWS_ENDPOINT_URL"}
+
+
+def test_queues_carry_the_template_redrive_and_scaled_timeouts(
+    stack: LocalStack, transformed: dict[str, Any]
+) -> None:
+    sqs = stack.client("sqs")
+    queues = {k: v for k, v in transformed["Resources"].items() if v["Type"] == "AWS::SQS::Queue"}
+    for logical_id, body in queues.items():
+        props = body.get("Properties", {})
+        attributes = sqs.get_queue_attributes(QueueUrl=stack.physical_id(logical_id), AttributeNames=["All"])[
+            "Attributes"
+        ]
+        expected_timeout = max(1, math.ceil(int(props.get("VisibilityTimeout", 30)) * TIME_SCALE))
+        assert attributes["VisibilityTimeout"] == str(expected_timeout), logical_id
+        if "RedrivePolicy" in props:
+            redrive = json.loads(attributes["RedrivePolicy"])
+            dlq = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert redrive == {
+                "deadLetterTargetArn": stack.attribute(dlq, "Arn"),
+                "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"],
+            }
+
+
+def test_the_ingest_rule_is_wired_as_written(stack: LocalStack, transformed: dict[str, Any]) -> None:
+    events = stack.client("events")
+    rule_name = stack.physical_id("IngestRule")
+    pattern = json.loads(events.describe_rule(Name=rule_name)["EventPattern"])
+    written = transformed["Resources"]["IngestRule"]["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == written["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"] == written["detail"]["object"]
+    assert pattern["detail"]["bucket"]["name"] == [stack.physical_id("DataBucket")]
+    (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+    assert target["Arn"] == stack.attribute("IngestQueue", "Arn")
+    assert target["DeadLetterConfig"] == {"Arn": stack.attribute("EventsTargetDLQ", "Arn")}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 20
+
+
+def test_uploads_reach_the_ingest_queue_only_for_trigger_keys(stack: LocalStack) -> None:
+    for key in (
+        "datasets/wiring/train.jsonl",
+        "datasets/wiring/job.json",
+        "inbox/fine-tuning/nova-lite/wiring.jsonl",
+        "elsewhere/wiring.json",
+    ):
+        stack.upload(key, b"{}")
+    sqs = stack.client("sqs")
+    url = stack.physical_id("IngestQueue")
+    keys = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            body = json.loads(message["Body"])
+            assert body["detail-type"] == "Object Created"
+            keys.append(body["detail"]["object"]["key"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(keys) == ["datasets/wiring/job.json", "inbox/fine-tuning/nova-lite/wiring.jsonl"]
+
+
+def test_the_summary_for_the_real_template(stack: LocalStack) -> None:
+    summary = stack.describe(echo=False)
+    lambda_part = next(p for p in summary.emulated if p.name == "Lambda")
+    assert "1 function(s), 1 SQS event source(s)" in lambda_part.how
+    assert any("AWS::Lambda::LayerVersion" in s for s in summary.skipped)
+    assert any(s.startswith("Bedrock") for s in (p.name for p in summary.simulated))
+    statuses = {r.logical_id: r.status for r in summary.resources}
+    assert statuses["IngestionFunction"] == "played"
+    assert statuses["IngestQueue"] == statuses["DataBucket"] == statuses["IngestRule"] == "created"

@@ -1,0 +1,160 @@
+"""What moto 5.2 really does — the facts the local stack's workarounds rest on.
+
+These talk to the local stack's moto server directly (no dispatcher). If a moto upgrade changes
+one of them, this module fails and says which workaround to revisit (``tailor/local/moto_gaps.py``,
+``provision.py``, ``dispatcher.py``; ``docs/local-stack.md`` lists them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tailor.local import LocalStack
+from tailor.local.moto_gaps import MOTO_S3_EVENT_ID, MOTO_S3_SEQUENCER
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack({"Resources": {}}, stack_name="moto-facts") as running:
+        yield running
+
+
+def _queue(stack: LocalStack, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _drain(stack: LocalStack, url: str) -> list[dict[str, Any]]:
+    sqs = stack.client("sqs")
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def _rule(
+    stack: LocalStack, name: str, pattern: dict[str, Any], arn: str, bus: str = "default", **kw: Any
+) -> None:
+    events = stack.client("events")
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), **kw)
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "t", "Arn": arn}])
+
+
+def test_redrive_happens_on_the_receive_after_max_receive_count(stack: LocalStack) -> None:
+    """The dispatcher relies on moto for redrive (no own implementation needed)."""
+    sqs = stack.client("sqs")
+    dlq_url, dlq_arn = _queue(stack, "facts-dlq")
+    url, _ = _queue(
+        stack,
+        "facts-src",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    counts = []
+    for _ in range(3):
+        messages = sqs.receive_message(QueueUrl=url, AttributeNames=["All"]).get("Messages", [])
+        counts.append([m["Attributes"]["ApproximateReceiveCount"] for m in messages])
+        for message in messages:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+    assert counts == [["1"], ["2"], []]  # the third receive moved it instead of returning it
+    dead = sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in dead] == ["poison"]
+
+
+def test_sqs_visibility_timeout_takes_whole_seconds_only(stack: LocalStack) -> None:
+    """Why the dispatcher releases failed messages itself for sub-second scaled timeouts."""
+    import boto3
+    from botocore.config import Config
+
+    no_retries = Config(retries={"mode": "standard", "max_attempts": 1})
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint_url, config=no_retries)
+    with pytest.raises(ClientError):  # moto answers 500 (int("0.5"))
+        sqs.create_queue(QueueName="facts-fractional", Attributes={"VisibilityTimeout": "0.5"})
+
+
+def test_s3_eventbridge_events_and_their_gaps(stack: LocalStack) -> None:
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket="facts-bucket")
+    s3.put_bucket_versioning(Bucket="facts-bucket", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket="facts-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    all_url, all_arn = _queue(stack, "facts-s3-all")
+    created_url, created_arn = _queue(stack, "facts-s3-created")
+    _rule(stack, "facts-s3-all", {"source": ["aws.s3"]}, all_arn)
+    _rule(
+        stack,
+        "facts-s3-created",
+        {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"object": {"key": [{"wildcard": "d/*/job.json"}]}},
+        },
+        created_arn,
+    )
+    stack.client("events").create_event_bus(Name="facts-custom")
+    custom_url, custom_arn = _queue(stack, "facts-s3-custom-bus")
+    _rule(stack, "facts-custom", {"source": ["aws.s3"]}, custom_arn, bus="facts-custom")
+
+    put = s3.put_object(Bucket="facts-bucket", Key="d/x/job.json", Body=b"{}")
+    s3.put_object(Bucket="facts-bucket", Key="d/x/train.jsonl", Body=b"{}")
+
+    everything = _drain(stack, all_url)
+    # A plain put_object also emits "Object Tags Added" (AWS does not).
+    assert sorted(e["detail-type"] for e in everything) == ["Object Created"] * 2 + ["Object Tags Added"] * 2
+    # Every event carries the same fixed id and sequencer; the ETag is spelt "eTag".
+    assert {e["id"] for e in everything} == {MOTO_S3_EVENT_ID}
+    first = next(e for e in everything if e["detail-type"] == "Object Created")
+    obj = first["detail"]["object"]
+    assert set(obj) == {"key", "size", "eTag", "version-id", "sequencer"}
+    assert obj["sequencer"] == MOTO_S3_SEQUENCER
+    assert obj["eTag"] == put["ETag"].strip('"')
+    assert first["detail"]["bucket"] == {"name": "facts-bucket"}
+    assert first["account"] == "123456789012"  # S3 events do carry the account
+    # detail-type and wildcard patterns are honoured: only job.json's Object Created got through.
+    created = _drain(stack, created_url)
+    assert [(e["detail-type"], e["detail"]["object"]["key"]) for e in created] == [
+        ("Object Created", "d/x/job.json")
+    ]
+    # S3 events reach rules on custom buses too (AWS sends them to the default bus only).
+    assert _drain(stack, custom_url)
+
+
+def test_put_events_bodies_lack_account_and_disabled_rules_deliver(stack: LocalStack) -> None:
+    url, arn = _queue(stack, "facts-disabled")
+    _rule(stack, "facts-disabled", {"source": ["facts.app"]}, arn, State="DISABLED")
+    stack.client("events").put_events(Entries=[{"Source": "facts.app", "DetailType": "D", "Detail": "{}"}])
+    (body,) = _drain(stack, url)  # delivered although the rule is DISABLED
+    assert "account" not in body
+    assert set(body) == {"version", "id", "detail-type", "source", "time", "region", "resources", "detail"}
+
+
+def test_bucket_policy_conditions_are_ignored(stack: LocalStack) -> None:
+    """A TLS-only Deny would deny every request: the provisioner leaves conditional statements out."""
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket="facts-policy")
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::facts-policy/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "true"}},  # would never match over HTTP
+    }
+    s3.put_bucket_policy(
+        Bucket="facts-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    with pytest.raises(ClientError, match=r"403|Forbidden|AccessDenied"):
+        s3.put_object(Bucket="facts-policy", Key="k", Body=b"x")
