@@ -60,6 +60,24 @@ def run_item(stack: LocalStack, run_id: str) -> dict[str, Any] | None:
     return item
 
 
+def send_s3_event(stack: LocalStack, **s3_object: Any) -> None:
+    """Put an S3 "Object Created" event straight on IngestQueue, as EventBridge would deliver it."""
+    event = {
+        "version": "0",
+        "id": "b7c0c6c4-0000-4000-8000-000000000001",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-29T09:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"bucket": {"name": stack.env_value("DATA_BUCKET")}, "object": s3_object},
+    }
+    stack.client("sqs").send_message(
+        QueueUrl=stack.queue("IngestQueue").url, MessageBody=orjson.dumps(event).decode()
+    )
+
+
 def report_of(stack: LocalStack, uri: str) -> dict[str, Any]:
     bucket, key = uri.removeprefix("s3://").split("/", 1)
     loaded: dict[str, Any] = orjson.loads(
@@ -122,28 +140,14 @@ def test_same_s3_event_three_times_yields_one_run_and_one_event(stack: LocalStac
     head = stack.client("s3").head_object(
         Bucket=stack.env_value("DATA_BUCKET"), Key="datasets/replay/job.json"
     )
-    s3_event = {
-        "version": "0",
-        "id": "b7c0c6c4-0000-4000-8000-000000000001",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-29T09:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "bucket": {"name": stack.env_value("DATA_BUCKET")},
-            "object": {
-                "key": "datasets/replay/job.json",
-                "etag": head["ETag"].strip('"'),
-                "version-id": head.get("VersionId"),
-                "size": head["ContentLength"],
-            },
-        },
-    }
-    queue_url = stack.queue("IngestQueue").url
     for _ in range(2):
-        stack.client("sqs").send_message(QueueUrl=queue_url, MessageBody=orjson.dumps(s3_event).decode())
+        send_s3_event(
+            stack,
+            key="datasets/replay/job.json",
+            etag=head["ETag"].strip('"'),
+            size=head["ContentLength"],
+            **{"version-id": head.get("VersionId")},
+        )
     assert events_of(stack) == []
     runs = stack.client("dynamodb").scan(TableName=stack.env_value("RUNS_TABLE"))["Items"]
     assert sum(1 for r in runs if r["runId"]["S"] == run_id) == 1
@@ -186,21 +190,8 @@ def test_upload_under_an_unrelated_prefix_is_not_routed(stack: LocalStack) -> No
 
 def test_unrelated_key_that_reaches_the_queue_goes_to_the_dlq(stack: LocalStack) -> None:
     """A mis-wired rule must not make uploads vanish silently: the item fails and is redriven."""
-    body = {
-        "version": "0",
-        "id": "c1",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-29T09:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {"bucket": {"name": stack.env_value("DATA_BUCKET")}, "object": {"key": "exports/x.csv"}},
-    }
     stack.upload("exports/x.csv", b"a,b")
-    stack.client("sqs").send_message(
-        QueueUrl=stack.queue("IngestQueue").url, MessageBody=orjson.dumps(body).decode()
-    )
+    send_s3_event(stack, key="exports/x.csv")
     assert events_of(stack) == []
     assert any("exports/x.csv" in m["body"] for m in stack.dlq_messages("IngestQueue"))
 
