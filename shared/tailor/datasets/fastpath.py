@@ -43,6 +43,8 @@ def plain_text(record: Any, prompts_only: bool) -> tuple[int, int] | None:
     try:
         system = record.get("system")
         if system is not None:
+            if type(system) is not list:  # iterating a dict or str would "work" and hide the error
+                return None
             for item in system:
                 if len(item) != 1:
                     return None
