@@ -31,6 +31,7 @@ from tailor.ingestion.triggers import (
     Trigger,
     classify_key,
 )
+from tailor.jobs.catalog import resolve_model
 from tailor.jobs.naming import run_id as make_run_id
 from tailor.jobs.run import RunRecord
 from tailor.jobs.spec import JobSpec, SpecError, parse_spec
@@ -76,6 +77,15 @@ def _resolve_object(objects: ObjectStore, bucket: str, key: str) -> tuple[str, O
     return key, info
 
 
+def _object_version(detail: S3ObjectCreatedDetail, info: ObjectInfo) -> str:
+    """The uploaded object's identity: its version id, or its ETag in an unversioned bucket
+    (which reports the version id "null")."""
+    for candidate in (detail.object.version_id, info.version_id):
+        if candidate and candidate != "null":
+            return candidate
+    return detail.object.etag or info.etag
+
+
 def _inbox_spec(trigger: InboxTrigger) -> JobSpec:
     from pydantic import ValidationError
 
@@ -102,7 +112,7 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
         # Deleted (or never readable) between upload and now: nothing to validate.
         logger.warning("object vanished before ingestion", extra={"uri": _uri(bucket, key)})
         return IngestResult(IngestOutcome.OBJECT_GONE)
-    version = detail.object.version_id or info.version_id or detail.object.etag or info.etag
+    version = _object_version(detail, info)
     trigger_uri = _uri(bucket, key)
 
     spec: JobSpec | None = None
@@ -133,6 +143,7 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
                 run_id=run,
                 label=trigger.label,
                 technique=spec.technique.value if spec else None,
+                base_model_id=resolve_model(spec.base_model).model_id if spec else None,
                 trigger_uri=trigger_uri,
             )
         )

@@ -204,3 +204,16 @@ def test_new_object_version_is_a_new_run(deps: IngestionDeps) -> None:
     second = ingest_object(upload(deps, "datasets/x/job.json", SPEC), deps)
     assert first.run_id != second.run_id
     assert published(deps) == ["DatasetValidated", "DatasetValidated"]
+
+
+def test_unversioned_bucket_uses_the_etag(deps: IngestionDeps) -> None:
+    upload(deps, "datasets/x/train.jsonl", GOOD)
+    runs = set()
+    for spec in (SPEC, SPEC + b" "):  # different bytes, same "null" version id
+        info = deps.objects.put_bytes(DATA, "datasets/x/job.json", spec)
+        event = S3ObjectCreatedDetail(
+            bucket=S3Bucket(name=DATA),
+            object=S3Object(key="datasets/x/job.json", etag=info.etag, **{"version-id": "null"}),
+        )
+        runs.add(ingest_object(event, deps).run_id)
+    assert len(runs) == 2
