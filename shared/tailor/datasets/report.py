@@ -171,11 +171,7 @@ class IssueCollector:
         *,
         count: int = 1,
     ) -> None:
-        self.error_counts[code] = self.error_counts.get(code, 0) + count
-        if line is None or len(self.errors) < self.limit:
-            self.errors.append((file, line, code, message, hint))
-        else:
-            self.dropped += 1
+        self._add(self.errors, self.error_counts, (file, line, code, message, hint), count)
 
     def warning(
         self,
@@ -187,9 +183,14 @@ class IssueCollector:
         *,
         count: int = 1,
     ) -> None:
-        self.warning_counts[code] = self.warning_counts.get(code, 0) + count
-        if line is None or len(self.warnings) < self.limit:
-            self.warnings.append((file, line, code, message, hint))
+        self._add(self.warnings, self.warning_counts, (file, line, code, message, hint), count)
+
+    def _add(self, rows: list[_Row], counts: dict[str, int], row: _Row, count: int) -> None:
+        """Count always; keep the details of the first ``limit`` (dataset-level ones always)."""
+        code = row[2]
+        counts[code] = counts.get(code, 0) + count
+        if row[1] is None or len(rows) < self.limit:
+            rows.append(row)
         else:
             self.dropped += 1
 
