@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import orjson
@@ -72,7 +73,7 @@ def test_local_up_serves_uploads_from_another_process() -> None:
         )
 
         deadline = time.monotonic() + 30
-        reports: list[dict[str, object]] = []
+        reports: list[Any] = []
         while time.monotonic() < deadline and not reports:
             reports = s3.list_objects_v2(Bucket=exported["ARTIFACTS_BUCKET"], Prefix="reports/").get(
                 "Contents", []
