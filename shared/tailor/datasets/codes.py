@@ -40,6 +40,7 @@ class IssueCode(StrEnum):
     # Ingestion-level codes (the job spec or the upload itself, before any data is read).
     SPEC_INVALID = "spec_invalid"
     NOT_A_TRIGGER = "not_a_trigger"
+    KEY_INVALID = "key_invalid"
 
 
 # A sensible "how to fix" for each code; a check passes its own hint when it knows better.
@@ -71,4 +72,5 @@ DEFAULT_HINTS: dict[IssueCode, str] = {
     IssueCode.FILE_UNREADABLE: "check the path and that the reader may access it",
     IssueCode.SPEC_INVALID: "fix job.json and upload it again (see docs/job-spec.md)",
     IssueCode.NOT_A_TRIGGER: "upload datasets/<name>/job.json last, or a file as inbox/<technique>/<model>/",
+    IssueCode.KEY_INVALID: "rename the folder or file using letters, digits and -!_*'(). only",
 }

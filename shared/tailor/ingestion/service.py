@@ -32,6 +32,7 @@ from tailor.ingestion.triggers import (
     classify_key,
 )
 from tailor.jobs.catalog import resolve_model
+from tailor.jobs.naming import bedrock_safe_key
 from tailor.jobs.naming import run_id as make_run_id
 from tailor.jobs.run import RunRecord
 from tailor.jobs.spec import JobSpec, SpecError, parse_spec
@@ -121,6 +122,15 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
         if isinstance(trigger, MisplacedTrigger):
             raw = orjson.dumps({"misplaced": key})
             raise SpecError(trigger.problem, line=None, hint=HOW_TO_TRIGGER, code="not_a_trigger")
+        if not bedrock_safe_key(trigger.folder):
+            # Caught now rather than as a ValidationException from Bedrock after the run started.
+            raw = orjson.dumps({"unsafe": key})
+            raise SpecError(
+                f"{trigger.folder!r} has characters Bedrock refuses in S3 keys",
+                line=None,
+                hint="rename the folder using letters, digits and -!_*'(). only",
+                code="key_invalid",
+            )
         if isinstance(trigger, SpecTrigger):
             raw = deps.objects.get_bytes(bucket, key)
             spec = parse_spec(raw)

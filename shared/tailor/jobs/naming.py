@@ -9,6 +9,13 @@ import hashlib
 import re
 
 _SLUG_STRIP = re.compile(r"[^a-z0-9]+")
+# Bedrock's S3 URI rule: every key segment only these characters (aws-facts §1).
+BEDROCK_SAFE_KEY = re.compile(r"[-!_*'().a-zA-Z0-9]+(/[-!_*'().a-zA-Z0-9]+)*/?")
+
+
+def bedrock_safe_key(key: str) -> bool:
+    """True if Bedrock accepts ``key`` inside an ``s3://`` URI (no spaces, '=', '+', '%', ':')."""
+    return BEDROCK_SAFE_KEY.fullmatch(key) is not None
 
 
 def slug(text: str, max_len: int = 32) -> str:

@@ -11,13 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from tailor.jobs.catalog import Technique, UnknownModelError, resolve_model
+from tailor.jobs.naming import bedrock_safe_key
 
 SPEC_VERSION = "1"
 MAX_SPEC_BYTES = 64 * 1024
 # Bedrock's customModelName rule (aws-facts §1).
 _CUSTOM_MODEL_NAME = re.compile(r"([0-9a-zA-Z][_-]?){1,63}")
-# A data file named in the spec is a key segment under datasets/<name>/: Bedrock-safe characters only.
-_DATA_FILE = re.compile(r"[-!_*'().a-zA-Z0-9]+(/[-!_*'().a-zA-Z0-9]+)*")
 
 
 class _SpecModel(BaseModel):
@@ -64,7 +63,8 @@ class JobSpec(_SpecModel):
     @field_validator("training", "validation")
     @classmethod
     def _safe_file(cls, value: str | None) -> str | None:
-        if value is not None and not _DATA_FILE.fullmatch(value):
+        # A data file named in the spec is a key under datasets/<name>/: Bedrock-safe characters only.
+        if value is not None and (not bedrock_safe_key(value) or value.endswith("/")):
             raise ValueError(
                 f"{value!r} is not a usable data file name: use letters, digits and -!_*'(). only "
                 "(Bedrock rejects S3 keys with spaces, '=', '+', '%' or ':')"

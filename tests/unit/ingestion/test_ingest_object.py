@@ -177,6 +177,9 @@ def test_inbox_drop_uses_catalog_defaults(deps: IngestionDeps) -> None:
         ("inbox/fine-tunning/nova-lite/a.jsonl", "unsupported_technique"),
         ("inbox/fine-tuning/gpt-9/a.jsonl", "unsupported_model"),
         ("datasets/a/b/job.json", "not_a_trigger"),
+        ("datasets/my data/job.json", "key_invalid"),
+        ("datasets/q=1/job.json", "key_invalid"),
+        ("inbox/fine-tuning/nova-lite/my file.jsonl", "spec_invalid"),
     ],
 )
 def test_misplaced_uploads_are_rejected_with_a_report(deps: IngestionDeps, key: str, code: str) -> None:
