@@ -113,3 +113,16 @@ def test_handler_input_sample_parses_as_an_s3_record() -> None:
     assert record.body.detail.object.key == "datasets/support-bot/job.json"
     assert record.body.detail.object.version_id
     assert record.receive_count == 1
+
+
+@pytest.mark.parametrize("detail_type", [d.value for d in DetailType])
+def test_sample_event_validates_against_its_checked_in_schema(detail_type: str) -> None:
+    """What a subscriber in another language would do with events/schemas/."""
+    import jsonschema
+
+    schema = orjson.loads((SCHEMAS / f"{detail_type}.json").read_bytes())
+    sample = orjson.loads((SAMPLES / f"{detail_type}.json").read_bytes())
+    jsonschema.validate(sample, schema)
+    wrong = {**sample, "detail-type": "SomethingElse"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, schema)
