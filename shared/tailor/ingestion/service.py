@@ -7,7 +7,6 @@ already published is left alone, a run that stopped half-way is finished.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -119,32 +118,20 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
     spec: JobSpec | None = None
     spec_error: SpecError | None = None
     try:
-        if isinstance(trigger, MisplacedTrigger):
-            raw = orjson.dumps({"misplaced": key})
-            raise SpecError(trigger.problem, line=None, hint=HOW_TO_TRIGGER, code="not_a_trigger")
-        if not bedrock_safe_key(trigger.folder):
-            # Caught now rather than as a ValidationException from Bedrock after the run started.
-            raw = orjson.dumps({"unsafe": key})
-            raise SpecError(
-                f"{trigger.folder!r} has characters Bedrock refuses in S3 keys",
-                line=None,
-                hint="rename the folder using letters, digits and -!_*'(). only",
-                code="key_invalid",
-            )
-        if isinstance(trigger, SpecTrigger):
-            raw = deps.objects.get_bytes(bucket, key)
-            spec = parse_spec(raw)
-        else:
-            raw = orjson.dumps({"inbox": key})
-            spec = _inbox_spec(trigger)
+        spec = _spec_for(deps.objects, bucket, key, trigger)
     except SpecError as error:
         spec_error = error
-
-    spec_digest = spec.digest() if spec else hashlib.sha256(raw).hexdigest()
-    run = make_run_id(bucket=bucket, key=key, version=version, spec_digest=spec_digest, label=trigger.label)
+    # The object version already identifies a job.json's content; the digest tells apart specs
+    # derived from the key (inbox) if catalog defaults ever change.
+    run = make_run_id(
+        bucket=bucket,
+        key=key,
+        version=version,
+        spec_digest=spec.digest() if spec else "invalid-spec",
+        label=trigger.label,
+    )
     existing = deps.runs.get(run)
-    done = {DetailType.DATASET_VALIDATED.value, DetailType.DATASET_REJECTED.value}
-    if existing and done & set(existing.published):
+    if existing and _OUTCOME_EVENTS & set(existing.published):
         logger.info("replay of an ingested upload: nothing to do", extra={"run_id": run})
         return IngestResult(IngestOutcome.ALREADY_DONE, run, existing.attributes.get("reportUri"))
     if existing is None:
@@ -158,38 +145,67 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
             )
         )
 
-    files = _dataset_files(bucket, trigger, spec, trigger_uri, version)
-    if spec_error is not None or spec is None:
-        assert spec_error is not None
-        report = ValidationReport.from_issues(
-            technique=spec.technique.value if spec else None,
-            model=None,
-            errors=[
-                ValidationIssue(
-                    file=trigger_uri,
-                    line=spec_error.line,
-                    code=spec_error.code,
-                    message=spec_error.message,
-                    hint=spec_error.hint,
-                )
-            ],
-        )
-    else:
+    if spec is not None:
         report = _validate(deps.objects, bucket, trigger, spec)
+    else:
+        assert spec_error is not None
+        report = _spec_report(spec_error, trigger_uri)
+    report_uri = _write_report(deps, run, report)
+    files = _dataset_files(bucket, trigger, spec, trigger_uri, version)
+    return _record_and_publish(deps, run, report, report_uri, spec, files)
 
-    report_key = f"reports/{run}/validation.json"
-    report_uri = _uri(deps.artifacts_bucket, report_key)
-    deps.objects.put_bytes(
-        deps.artifacts_bucket,
-        report_key,
-        orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2),
-        content_type="application/json",
+
+_OUTCOME_EVENTS = frozenset({DetailType.DATASET_VALIDATED.value, DetailType.DATASET_REJECTED.value})
+
+
+def _spec_for(objects: ObjectStore, bucket: str, key: str, trigger: Trigger) -> JobSpec:
+    """The run's job spec, or SpecError saying why the upload cannot start a run."""
+    if isinstance(trigger, MisplacedTrigger):
+        raise SpecError(trigger.problem, line=None, hint=HOW_TO_TRIGGER, code="not_a_trigger")
+    if not bedrock_safe_key(trigger.folder):
+        # Caught now rather than as a ValidationException from Bedrock after the run started.
+        raise SpecError(
+            f"{trigger.folder!r} has characters Bedrock refuses in S3 keys",
+            line=None,
+            hint="rename the folder using letters, digits and -!_*'(). only",
+            code="key_invalid",
+        )
+    if isinstance(trigger, SpecTrigger):
+        return parse_spec(objects.get_bytes(bucket, key))
+    return _inbox_spec(trigger)
+
+
+def _spec_report(error: SpecError, trigger_uri: str) -> ValidationReport:
+    issue = ValidationIssue(
+        file=trigger_uri, line=error.line, code=error.code, message=error.message, hint=error.hint
     )
+    return ValidationReport.from_issues(technique=None, model=None, errors=[issue])
+
+
+def _write_report(deps: IngestionDeps, run: str, report: ValidationReport) -> str:
+    key = f"reports/{run}/validation.json"
+    body = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
+    deps.objects.put_bytes(deps.artifacts_bucket, key, body, content_type="application/json")
+    return _uri(deps.artifacts_bucket, key)
+
+
+def _record_and_publish(
+    deps: IngestionDeps,
+    run: str,
+    report: ValidationReport,
+    report_uri: str,
+    spec: JobSpec | None,
+    files: DatasetFiles,
+) -> IngestResult:
+    """Move the run to VALIDATED or REJECTED, then publish its one outcome event. A transition
+    already applied (a replay that stopped before publishing) is a no-op; publishing is recorded
+    on the run so that later replays stop early."""
     attributes = {"reportUri": report_uri}
-    if report.valid:
-        assert spec is not None
+    data: DatasetValidated | DatasetRejected
+    if report.valid and spec is not None:
         deps.runs.transition(run, RunStatus.VALIDATED, reason="dataset valid", attributes=attributes)
-        data: DatasetValidated | DatasetRejected = DatasetValidated(
+        outcome, detail_type = IngestOutcome.VALIDATED, DetailType.DATASET_VALIDATED
+        data = DatasetValidated(
             run_id=run,
             spec=spec,
             base_model_id=report.model or spec.base_model,
@@ -199,9 +215,9 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
             report_uri=report_uri,
             warning_counts=report.warning_counts,
         )
-        outcome = IngestOutcome.VALIDATED
     else:
         deps.runs.transition(run, RunStatus.REJECTED, reason="dataset rejected", attributes=attributes)
+        outcome, detail_type = IngestOutcome.REJECTED, DetailType.DATASET_REJECTED
         data = DatasetRejected(
             run_id=run,
             dataset=files,
@@ -210,10 +226,6 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
             truncated=report.truncated or len(report.errors) > EVENT_ERRORS,
             report_uri=report_uri,
         )
-        outcome = IngestOutcome.REJECTED
-    detail_type = (
-        DetailType.DATASET_VALIDATED if outcome is IngestOutcome.VALIDATED else DetailType.DATASET_REJECTED
-    )
     deps.bus.publish([new_detail(data, producer=Source.INGESTION.value)])
     deps.runs.mark_published(run, detail_type.value)
     logger.info("dataset %s", outcome.value, extra={"run_id": run, "report_uri": report_uri})
