@@ -4,11 +4,12 @@ driven from outside with plain boto3 and the environment it prints."""
 from __future__ import annotations
 
 import os
+import queue
 import re
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,18 +22,16 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
-    assert process.stdout is not None
-    seen = []
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+def _read_until(lines: queue.Queue[str], marker: str, timeout: float) -> str:
+    """Lines from the reader thread until one contains ``marker`` (select() on a buffered text
+    pipe misses lines already buffered, so a thread does the reading)."""
+    seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not selector.select(timeout=0.2):
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
             continue
-        line = process.stdout.readline()
-        if not line:
-            break
         seen.append(line)
         if marker in line:
             return "".join(seen)
@@ -49,8 +48,18 @@ def test_local_up_serves_uploads_from_another_process() -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = process.stdout
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     try:
-        banner = _read_until(process, "Dispatching", timeout=60)
+        banner = _read_until(lines, "Dispatching", timeout=60)
         exported = dict(re.findall(r"^export (\w+)=(\S+)$", banner, flags=re.MULTILINE))
         assert {"AWS_ENDPOINT_URL", "DATA_BUCKET", "ARTIFACTS_BUCKET"} <= set(exported)
         assert "SIMULATED" in banner and "EMULATED" in banner
@@ -86,6 +95,8 @@ def test_local_up_serves_uploads_from_another_process() -> None:
         assert report["valid"] is False and "record_count" in report["error_counts"]
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines.queue)
     assert process.returncode == 0, output
     assert "1 invocation(s)" in output and "Local stack stopped" in output
