@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from tailor.adapters import aws
@@ -39,6 +40,10 @@ class ObjectStore(Protocol):
     ) -> ObjectInfo: ...
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]: ...
+
+    def put_file(self, bucket: str, key: str, path: Path, content_type: str = "application/x-ndjson") -> None:
+        """Upload a local file, streaming (multipart when large)."""
+        ...
 
 
 class ObjectNotFoundError(LookupError):
@@ -124,6 +129,10 @@ class S3ObjectStore:
             content_type=content_type,
         )
 
+    def put_file(self, bucket: str, key: str, path: Path, content_type: str = "application/x-ndjson") -> None:
+        # upload_file streams from disk and switches to multipart above 8 MB: memory stays flat.
+        self.client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
@@ -175,6 +184,9 @@ class InMemoryObjectStore:
         )
         self.objects[(bucket, key)] = (bytes(body), info)
         return info
+
+    def put_file(self, bucket: str, key: str, path: Path, content_type: str = "application/x-ndjson") -> None:
+        self.put_bytes(bucket, key, path.read_bytes(), content_type)
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
         yield from sorted(k for (b, k) in self.objects if b == bucket and k.startswith(prefix))

@@ -34,6 +34,10 @@ class RunStore(Protocol):
 
     def list_active(self, limit: int = 100) -> Iterator[RunRecord]: ...
 
+    def list_recent(self, limit: int = 20) -> list[RunRecord]:
+        """The most recently updated runs, newest first (a table scan: for people, not hot paths)."""
+        ...
+
 
 class DynamoRunStore:
     def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
@@ -158,6 +162,15 @@ class DynamoRunStore:
                 seen += 1
                 yield self._to_record(item)
 
+    def list_recent(self, limit: int = 20) -> list[RunRecord]:
+        paginator = self.client.get_paginator("scan")
+        records = [
+            self._to_record(item)
+            for page in paginator.paginate(TableName=self.table_name)
+            for item in page.get("Items", [])
+        ]
+        return sorted(records, key=lambda r: r.updated_at, reverse=True)[:limit]
+
 
 class InMemoryRunStore:
     """Fake RunStore with the same guarded semantics, for unit tests."""
@@ -202,3 +215,7 @@ class InMemoryRunStore:
     def list_active(self, limit: int = 100) -> Iterator[RunRecord]:
         active = sorted((r for r in self.records.values() if r.status in ACTIVE), key=lambda r: r.updated_at)
         yield from (copy.deepcopy(r) for r in active[:limit])
+
+    def list_recent(self, limit: int = 20) -> list[RunRecord]:
+        records = sorted(self.records.values(), key=lambda r: r.updated_at, reverse=True)
+        return [copy.deepcopy(r) for r in records[:limit]]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import typer
 
 from tailor.cli.local import local_app
+from tailor.cli.status import status
+from tailor.cli.submit import submit
 from tailor.cli.validate import validate
 
 app = typer.Typer(
@@ -19,6 +21,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("validate")(validate)
+app.command("submit")(submit)
+app.command("status")(status)
 app.add_typer(local_app, name="local")
 
 

@@ -29,6 +29,7 @@ from tailor.ingestion.triggers import (
     SpecTrigger,
     Trigger,
     classify_key,
+    report_key,
 )
 from tailor.jobs.catalog import resolve_model
 from tailor.jobs.naming import bedrock_safe_key
@@ -183,7 +184,7 @@ def _spec_report(error: SpecError, trigger_uri: str) -> ValidationReport:
 
 
 def _write_report(deps: IngestionDeps, run: str, report: ValidationReport) -> str:
-    key = f"reports/{run}/validation.json"
+    key = report_key(run)
     body = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
     deps.objects.put_bytes(deps.artifacts_bucket, key, body, content_type="application/json")
     return _uri(deps.artifacts_bucket, key)

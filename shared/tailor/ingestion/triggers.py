@@ -9,6 +9,11 @@ INBOX_PREFIX = "inbox/"
 SPEC_FILE = "job.json"
 
 
+def report_key(run_id: str) -> str:
+    """Where a run's validation report goes in the artifacts bucket."""
+    return f"reports/{run_id}/validation.json"
+
+
 @dataclass(frozen=True, slots=True)
 class SpecTrigger:
     """``datasets/<name>/job.json``: data files sit beside it."""

@@ -1,0 +1,95 @@
+"""``tailor submit DIR``: validate a dataset folder locally, then upload it so it starts a run.
+
+Validation runs before anything is uploaded (the same engine as ingestion), so a broken dataset
+costs seconds on the laptop instead of a rejected run. Exit codes: 0 uploaded, 1 invalid dataset
+or spec, 2 usage error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from tailor.cli.target import STACK_OPTION
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
+
+
+def submit(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder with job.json and the data files it names.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Dataset name: uploads go to datasets/<name>/. Default: DIR's name."),
+    ] = None,
+    stack: Annotated[str | None, STACK_OPTION] = None,
+    skip_validation: Annotated[
+        bool, typer.Option("--skip-validation", help="Upload without validating locally first.")
+    ] = False,
+) -> None:
+    """Start a run: validate DIR locally, upload its data files, then job.json (the trigger)."""
+    from rich.console import Console
+
+    from tailor.cli.target import TargetError, resolve_target
+    from tailor.ingestion.uploads import UploadError, read_folder, upload_folder
+    from tailor.jobs.spec import SpecError
+
+    console = Console(stderr=True, highlight=False)
+    if not folder.is_dir():
+        _fail(f"DIR: no such folder: {folder}", 2)
+    try:
+        dataset = read_folder(folder, name)
+    except SpecError as error:
+        where = f"{folder / 'job.json'}" + (f":{error.line}" if error.line else "")
+        _fail(f"{where}: {error.code}: {error.message} (hint: {error.hint})", 1)
+    except UploadError as error:
+        _fail(str(error), 1)
+    try:
+        target = resolve_target(stack)
+    except TargetError as error:
+        _fail(str(error), 2)
+
+    if not skip_validation:
+        from tailor.datasets import DatasetSource, validate_dataset
+
+        spec = dataset.spec
+        report = validate_dataset(
+            DatasetSource.local(dataset.files[0]),
+            technique=spec.technique,
+            model=spec.base_model,
+            validation=DatasetSource.local(dataset.files[1]) if len(dataset.files) > 1 else None,
+        )
+        if not report.valid:
+            console.print(f"[red]not uploaded[/]: {folder} is invalid ({report.records} records)")
+            for issue in report.errors[:10]:
+                line = f":{issue.line}" if issue.line else ""
+                console.print(f"  {issue.file}{line} {issue.code.value}: {issue.message}")
+            console.print(
+                f"  run `tailor validate {dataset.files[0]} --technique {spec.technique.value} "
+                f"--model {spec.base_model}` for the full report"
+            )
+            raise typer.Exit(1)
+        console.print(
+            f"[green]valid[/]: {report.records} records, about {report.token_estimate.total} tokens"
+        )
+
+    from tailor.adapters.object_store import S3ObjectStore
+
+    result = upload_folder(
+        dataset,
+        objects=S3ObjectStore(),
+        data_bucket=target.data_bucket,
+        artifacts_bucket=target.artifacts_bucket,
+        on_upload=lambda uri: console.print(f"uploaded {uri}"),
+    )
+    console.print(f"run [bold]{result.run_id}[/] started ({target.description})")
+    console.print(f"report: {result.report_uri}")
+    console.print(f"follow: tailor status {result.run_id}")
+    print(result.run_id)  # stdout: just the run id, for scripts

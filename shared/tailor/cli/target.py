@@ -1,0 +1,69 @@
+"""Which Tailor stack a CLI command talks to: a deployed stack (``--stack NAME``: its outputs) or
+the environment (what ``tailor local up`` prints, or what a Lambda has)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import typer
+
+# For Annotated[...] parameters (the default goes on the parameter itself).
+STACK_OPTION = typer.Option(
+    "--stack",
+    envvar="TAILOR_STACK",
+    help="Deployed stack name (its outputs name the buckets and table). Default: the environment "
+    "variables DATA_BUCKET, ARTIFACTS_BUCKET, RUNS_TABLE (as `tailor local up` prints them).",
+    show_default=False,
+)
+
+# Environment variable → stack output that carries the same name.
+_OUTPUT_FOR = {
+    "DATA_BUCKET": "DataBucketName",
+    "ARTIFACTS_BUCKET": "ArtifactsBucketName",
+    "RUNS_TABLE": "RunsTableName",
+    "TAILOR_BUS_NAME": "TailorBusName",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StackTarget:
+    data_bucket: str
+    artifacts_bucket: str
+    runs_table: str
+    bus_name: str | None
+    description: str
+
+
+class TargetError(RuntimeError):
+    pass
+
+
+def resolve_target(stack: str | None) -> StackTarget:
+    if stack:
+        from tailor.adapters.stack import StackNotFoundError, stack_outputs
+
+        try:
+            outputs = stack_outputs(stack)
+        except StackNotFoundError as error:
+            raise TargetError(str(error)) from None
+        values = {env: outputs.get(output, "") for env, output in _OUTPUT_FOR.items()}
+        source = f"stack {stack}"
+    else:
+        values = {env: os.environ.get(env, "") for env in _OUTPUT_FOR}
+        source = "environment"
+    missing = [name for name in ("DATA_BUCKET", "ARTIFACTS_BUCKET", "RUNS_TABLE") if not values[name]]
+    if missing:
+        how = (
+            f"the stack has no output(s) {', '.join(_OUTPUT_FOR[m] for m in missing)}"
+            if stack
+            else f"set {', '.join(missing)} (`tailor local up` prints them) or pass --stack NAME"
+        )
+        raise TargetError(f"no Tailor stack to talk to: {how}")
+    return StackTarget(
+        data_bucket=values["DATA_BUCKET"],
+        artifacts_bucket=values["ARTIFACTS_BUCKET"],
+        runs_table=values["RUNS_TABLE"],
+        bus_name=values["TAILOR_BUS_NAME"] or None,
+        description=f"{source}: s3://{values['DATA_BUCKET']}",
+    )

@@ -1,0 +1,107 @@
+"""Client side of ingestion: upload a dataset folder so that it starts exactly one run.
+
+Data files first, ``job.json`` last (it is the trigger). The run id is computed the way ingestion
+computes it (object version + spec digest), so the caller can follow the run immediately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tailor.adapters.object_store import ObjectInfo, ObjectStore
+from tailor.ingestion.triggers import DATASETS_PREFIX, SPEC_FILE, report_key
+from tailor.jobs.naming import bedrock_safe_key, run_id
+from tailor.jobs.spec import JobSpec, parse_spec
+
+
+class UploadError(ValueError):
+    """The folder cannot be submitted; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetFolder:
+    """A local folder holding ``job.json`` and the data files it names."""
+
+    path: Path
+    name: str
+    spec: JobSpec
+    files: tuple[Path, ...] = field(default=())
+
+    @property
+    def prefix(self) -> str:
+        return f"{DATASETS_PREFIX}{self.name}/"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    run_id: str
+    spec_uri: str
+    data_uris: tuple[str, ...]
+    report_uri: str
+
+
+def read_folder(path: Path, name: str | None = None) -> DatasetFolder:
+    """Parse ``job.json`` and check the data files it names exist. Raises UploadError/SpecError."""
+    spec_path = path / SPEC_FILE
+    if not spec_path.is_file():
+        raise UploadError(f"{spec_path} not found: a dataset folder holds job.json beside its data files")
+    spec = parse_spec(spec_path.read_bytes())
+    name = name or path.resolve().name
+    if "/" in name or not bedrock_safe_key(name):
+        raise UploadError(
+            f"dataset name {name!r} has characters Bedrock refuses in S3 keys: use letters, digits "
+            "and -!_*'(). only (pass --name)"
+        )
+    files = []
+    for data_file in (spec.training, spec.validation):
+        if data_file is None:
+            continue
+        local = path / data_file
+        if not local.is_file():
+            raise UploadError(f"job.json names {data_file!r} but {local} does not exist")
+        files.append(local)
+    return DatasetFolder(path=path, name=name, spec=spec, files=tuple(files))
+
+
+def _version_of(info: ObjectInfo) -> str:
+    # Ingestion's rule (service._object_version): version id, or the ETag in an unversioned bucket.
+    return info.version_id if info.version_id and info.version_id != "null" else info.etag
+
+
+def upload_folder(
+    folder: DatasetFolder,
+    *,
+    objects: ObjectStore,
+    data_bucket: str,
+    artifacts_bucket: str,
+    on_upload: Callable[[str], None] | None = None,
+) -> UploadResult:
+    data_uris = []
+    for local in folder.files:
+        key = folder.prefix + local.relative_to(folder.path).as_posix()
+        objects.put_file(data_bucket, key, local)
+        data_uris.append(f"s3://{data_bucket}/{key}")
+        if on_upload:
+            on_upload(data_uris[-1])
+    spec_key = folder.prefix + SPEC_FILE
+    info = objects.put_bytes(
+        data_bucket, spec_key, (folder.path / SPEC_FILE).read_bytes(), content_type="application/json"
+    )
+    spec_uri = f"s3://{data_bucket}/{spec_key}"
+    if on_upload:
+        on_upload(spec_uri)
+    run = run_id(
+        bucket=data_bucket,
+        key=spec_key,
+        version=_version_of(info),
+        spec_digest=folder.spec.digest(),
+        label=folder.name,
+    )
+    return UploadResult(
+        run_id=run,
+        spec_uri=spec_uri,
+        data_uris=tuple(data_uris),
+        report_uri=f"s3://{artifacts_bucket}/{report_key(run)}",
+    )
