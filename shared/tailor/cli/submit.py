@@ -80,6 +80,12 @@ def submit(
             f"[green]valid[/]: {report.records} records, about {report.token_estimate.total} tokens"
         )
 
+    from tailor.jobs.catalog import backend_note, bedrock_supports
+
+    if not bedrock_supports(dataset.spec.technique, dataset.spec.base_model):
+        # Honest about AWS: the upload still gets a validated run, but Bedrock cannot train it.
+        console.print(f"[yellow]note[/]: {backend_note(dataset.spec.technique)}")
+
     from tailor.adapters.object_store import S3ObjectStore
 
     result = upload_folder(
