@@ -74,6 +74,11 @@ def test_rule_holds(rule: str, transformed_template: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+def _timeout(template: dict[str, Any]) -> int:
+    """IngestionFunction's Timeout after the transform (Globals merged)."""
+    return int(template["Resources"]["IngestionFunction"]["Properties"]["Timeout"])
+
+
 def _res(t: dict[str, Any], lid: str) -> dict[str, Any]:
     props: dict[str, Any] = t["Resources"][lid]["Properties"]
     return props
@@ -171,14 +176,14 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "visibility_timeouts",
         "visibility too short",
-        lambda t: _res(t, "IngestQueue").update(VisibilityTimeout=300),
-        "VisibilityTimeout 300",
+        lambda t: _res(t, "IngestQueue").update(VisibilityTimeout=_timeout(t) * 6 - 1),
+        "< 6 x IngestionFunction",
     ),
     (
         "visibility_timeouts",
         "function timeout raised",
-        lambda t: _res(t, "IngestionFunction").update(Timeout=120),
-        "Timeout 120",
+        lambda t: _res(t, "IngestionFunction").update(Timeout=_timeout(t) * 2),
+        "< 6 x IngestionFunction",
     ),
     (
         "sqs_mappings",

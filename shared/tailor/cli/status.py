@@ -73,7 +73,7 @@ def _list(records: list[RunRecord], json_output: bool) -> None:
 def _show(record: RunRecord, report: dict[str, Any] | None) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # paths and URIs stay copyable
     console.print(f"[bold]{record.run_id}[/]  {record.status.value}")
     console.print(f"  dataset   {record.trigger_uri}")
     console.print(f"  technique {record.technique or '-'}   model {record.base_model_id or '-'}")

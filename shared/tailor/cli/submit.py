@@ -41,7 +41,7 @@ def submit(
     from tailor.ingestion.uploads import UploadError, read_folder, upload_folder
     from tailor.jobs.spec import SpecError
 
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)  # paths stay copyable
     if not folder.is_dir():
         _fail(f"DIR: no such folder: {folder}", 2)
     try:
