@@ -6,6 +6,9 @@ Why it is written this way: the per-record budget is a few microseconds, CPython
 per bytecode, and orjson's dicts must be walked in Python. So the walk touches each message once,
 lets exceptions (missing key, wrong type, wrong count on unpacking) stand for most checks, and
 does the per-text checks on one joined string with C-level calls (``min``, ``isascii``, ``in``).
+One loop over the messages, with the expected role toggled, measured cheaper than walking them in
+(user, assistant) pairs with ``zip`` (benchmarks/README.md): the walk is ~1 µs of a ~5.5 µs
+record, orjson's parse ~2.6 µs.
 """
 
 from __future__ import annotations
@@ -31,43 +34,39 @@ def plain_text(record: Any, prompts_only: bool) -> tuple[int, int] | None:
     if type(record) is not dict:
         return None
     messages = record.get("messages")
-    if (
-        type(messages) is not list
-        or not messages
-        or len(record) != 1 + ("system" in record) + ("schemaVersion" in record)
-        or record.get("schemaVersion", SCHEMA_VERSION) != SCHEMA_VERSION
-    ):
+    if type(messages) is not list:
         return None
-    texts: list[str] = []
-    append = texts.append
     try:
-        system = record.get("system")
-        if system is not None:
-            if type(system) is not list:  # iterating a dict or str would "work" and hide the error
+        texts: list[str] = []
+        keys = len(record)
+        if keys != 1:
+            if (
+                keys != 1 + ("system" in record) + ("schemaVersion" in record)
+                or record.get("schemaVersion", SCHEMA_VERSION) != SCHEMA_VERSION
+            ):
                 return None
-            for item in system:
-                if len(item) != 1:
+            system = record.get("system")
+            if system is not None:
+                if type(system) is not list:  # iterating a dict or str would "work" and hide the error
                     return None
-                append(item["text"])
+                for item in system:
+                    if len(item) != 1:
+                        return None
+                    texts.append(item["text"])
         prompts = len(texts)
-        pairs = iter(messages)
-        for user, assistant in zip(pairs, pairs, strict=False):
-            if user["role"] != "user" or assistant["role"] != "assistant":
+        append = texts.append
+        role = "user"  # the role the next message must have
+        for message in messages:
+            if message["role"] != role:
                 return None
-            (asked,) = user["content"]
-            (answered,) = assistant["content"]
-            if len(asked) != 1 or len(answered) != 1:
+            role = "assistant" if role == "user" else "user"
+            (item,) = message["content"]
+            if len(item) != 1:
                 return None
-            append(asked["text"])
-            append(answered["text"])
-        if len(messages) & 1:  # a final prompt without an answer (distillation only)
-            last = messages[-1]
-            if not prompts_only or last["role"] != "user":
-                return None
-            (asked,) = last["content"]
-            if len(asked) != 1:
-                return None
-            append(asked["text"])
+            append(item["text"])
+        # No message at all, or a final prompt without an answer (distillation only).
+        if len(texts) == prompts or (role == "assistant" and not prompts_only):
+            return None
         joined = "\x00".join(texts)  # TypeError unless every text is a str
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
