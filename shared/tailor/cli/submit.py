@@ -79,12 +79,8 @@ def submit(
         console.print(
             f"[green]valid[/]: {report.records} records, about {report.token_estimate.total} tokens"
         )
-
-    from tailor.jobs.catalog import backend_note, bedrock_supports
-
-    if not bedrock_supports(dataset.spec.technique, dataset.spec.base_model):
-        # Honest about AWS: the upload still gets a validated run, but Bedrock cannot train it.
-        console.print(f"[yellow]note[/]: {backend_note(dataset.spec.technique)}")
+        for note in report.notes:  # e.g. Nova CPT: validated, but Bedrock cannot train it
+            console.print(f"[yellow]note[/]: {note}")
 
     from tailor.adapters.object_store import S3ObjectStore
 

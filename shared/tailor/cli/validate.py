@@ -201,8 +201,6 @@ def _print_human(report: ValidationReport) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from tailor.jobs.catalog import backend_note
-
     console = Console(highlight=False, soft_wrap=True)
     verdict = "[bold green]VALID[/]" if report.valid else "[bold red]INVALID[/]"
     files = (
@@ -224,8 +222,7 @@ def _print_human(report: ValidationReport) -> None:
     hidden = len(report.errors) - HUMAN_ERRORS + max(len(report.warnings) - HUMAN_WARNINGS, 0)
     if hidden > 0 or report.truncated:
         console.print("  [dim]more issues were found: run with --json for the full report[/]")
-    note = backend_note(report.technique) if report.technique and report.valid else None
-    if note:
+    for note in report.notes if report.valid else []:
         console.print(f"  [yellow]note:[/] {escape(note)}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from tailor.datasets.codes import DEFAULT_HINTS, IssueCode
 
@@ -69,6 +69,22 @@ class ValidationReport(BaseModel):
     error_counts: dict[str, int] = Field(default_factory=dict)
     warning_counts: dict[str, int] = Field(default_factory=dict)
     truncated: bool = False  # more errors or warnings were found than are listed
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def notes(self) -> list[str]:
+        """Facts a person must know that are not data problems: where the technique can run
+        (Nova continued pre-training does not run on Bedrock)."""
+        from tailor.jobs.catalog import UnknownModelError, backend_note, bedrock_supports
+
+        if not self.technique:
+            return []
+        try:
+            supported = bedrock_supports(self.technique, self.model)
+        except (UnknownModelError, ValueError):
+            return []
+        note = None if supported else backend_note(self.technique)
+        return [note] if note else []
 
     @property
     def training_records(self) -> int:

@@ -95,7 +95,7 @@ def test_report_fields(tmp_path: Path) -> None:
     dumped = orjson.loads(report.model_dump_json())
     assert set(dumped) == {
         "valid", "technique", "model", "files", "records", "token_estimate", "errors", "warnings",
-        "error_counts", "warning_counts", "truncated",
+        "error_counts", "warning_counts", "truncated", "notes",
     }  # fmt: skip
 
 

@@ -220,3 +220,11 @@ def test_unversioned_bucket_uses_the_etag(deps: IngestionDeps) -> None:
         )
         runs.add(ingest_object(event, deps).run_id)
     assert len(runs) == 2
+
+
+def test_nova_cpt_corpus_is_validated_and_the_report_says_where_it_runs(deps: IngestionDeps) -> None:
+    corpus = b"\n".join(orjson.dumps({"text": f"Paragraph {i} of domain text."}) for i in range(50)) + b"\n"
+    result = ingest_object(upload(deps, "inbox/continued-pre-training/nova-lite/corpus.jsonl", corpus), deps)
+    assert result.outcome is IngestOutcome.VALIDATED
+    notes = report(deps, result.run_id or "")["notes"]
+    assert isinstance(notes, list) and "SageMaker HyperPod" in notes[0]
