@@ -26,7 +26,7 @@ def up(
     template: Path | None = typer.Option(None, "--template", "-t", help=_TEMPLATE_HELP),
     port: int = typer.Option(0, help="port for the moto server on 127.0.0.1 (0: any free port)"),
     time_scale: float = typer.Option(
-        0.01, help="factor on queue visibility timeouts (a 360 s timeout becomes 3.6 s)"
+        0.01, help="factor on queue visibility timeouts (the ingest queue's 1800 s become 18 s)"
     ),
     schedules: bool = typer.Option(True, help="fire schedule rules / Scheduler schedules on their clock"),
     schedule_time_scale: float = typer.Option(1.0, help="factor on rate() schedules (cron keeps wall time)"),
