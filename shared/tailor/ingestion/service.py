@@ -32,7 +32,7 @@ from tailor.ingestion.triggers import (
     report_key,
 )
 from tailor.jobs.catalog import resolve_model
-from tailor.jobs.naming import bedrock_safe_key
+from tailor.jobs.naming import bedrock_safe_key, object_version
 from tailor.jobs.naming import run_id as make_run_id
 from tailor.jobs.run import RunRecord
 from tailor.jobs.spec import JobSpec, SpecError, parse_spec
@@ -79,12 +79,7 @@ def _resolve_object(objects: ObjectStore, bucket: str, key: str) -> tuple[str, O
 
 
 def _object_version(detail: S3ObjectCreatedDetail, info: ObjectInfo) -> str:
-    """The uploaded object's identity: its version id, or its ETag in an unversioned bucket
-    (which reports the version id "null")."""
-    for candidate in (detail.object.version_id, info.version_id):
-        if candidate and candidate != "null":
-            return candidate
-    return detail.object.etag or info.etag
+    return object_version((detail.object.version_id, info.version_id), detail.object.etag or info.etag)
 
 
 def _inbox_spec(trigger: InboxTrigger) -> JobSpec:

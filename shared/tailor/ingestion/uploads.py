@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tailor.adapters.object_store import ObjectInfo, ObjectStore
+from tailor.adapters.object_store import ObjectStore
 from tailor.ingestion.triggers import DATASETS_PREFIX, SPEC_FILE, report_key
-from tailor.jobs.naming import bedrock_safe_key, run_id
+from tailor.jobs.naming import bedrock_safe_key, object_version, run_id
 from tailor.jobs.spec import JobSpec, parse_spec
 
 
@@ -65,11 +65,6 @@ def read_folder(path: Path, name: str | None = None) -> DatasetFolder:
     return DatasetFolder(path=path, name=name, spec=spec, files=tuple(files))
 
 
-def _version_of(info: ObjectInfo) -> str:
-    # Ingestion's rule (service._object_version): version id, or the ETag in an unversioned bucket.
-    return info.version_id if info.version_id and info.version_id != "null" else info.etag
-
-
 def upload_folder(
     folder: DatasetFolder,
     *,
@@ -95,7 +90,7 @@ def upload_folder(
     run = run_id(
         bucket=data_bucket,
         key=spec_key,
-        version=_version_of(info),
+        version=object_version((info.version_id,), info.etag),  # ingestion's rule
         spec_digest=folder.spec.digest(),
         label=folder.name,
     )

@@ -24,6 +24,15 @@ def slug(text: str, max_len: int = 32) -> str:
     return cleaned[:max_len].rstrip("-") or "run"
 
 
+def object_version(version_ids: tuple[str | None, ...], etag: str) -> str:
+    """An uploaded object's identity for its run id: the first real version id, else the ETag
+    (an unversioned bucket reports the version id "null")."""
+    for candidate in version_ids:
+        if candidate and candidate != "null":
+            return candidate
+    return etag
+
+
 def run_id(*, bucket: str, key: str, version: str, spec_digest: str, label: str) -> str:
     """``<label-slug>-<20 hex>`` from the trigger object's identity and the spec digest."""
     identity = "\n".join((bucket, key, version, spec_digest)).encode()
