@@ -73,6 +73,27 @@ class MediaTally:
         self.refs_dropped += other.refs_dropped + max(len(other.refs) - room, 0)
 
 
+@dataclass(slots=True)
+class VersionTally:
+    """Records whose schemaVersion is a string other than the documented one: allowed (AWS: "any
+    string value"), so warned about once for the dataset, at the first such record."""
+
+    count: int = 0
+    first: tuple[str, int, str] | None = None  # file, line, value
+
+    def add(self, version: str, file: str, line: int) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = (file, line, version)
+
+    def absorb(self, other: VersionTally, offset: int) -> None:
+        """Merge the tally of a later part of the dataset (lines start after ``offset``)."""
+        self.count += other.count
+        if self.first is None and other.first is not None:
+            file, line, version = other.first
+            self.first = (file, line + offset, version)
+
+
 def _where(message: int, item: int | None = None) -> str:
     return f"messages[{message}]" if item is None else f"messages[{message}].content[{item}]"
 
@@ -104,6 +125,7 @@ class ConversationChecker:
         self.issues = issues
         self.dataset_bucket = dataset_bucket  # None: a local dataset
         self.media = MediaTally()
+        self.versions = VersionTally()
         self.dedupe = Deduper(files, part=part)
         self.tokens_total = 0
         self.tokens_max = 0
@@ -269,13 +291,17 @@ class ConversationChecker:
     def _top_level(self, record: dict[str, Any], file: str, line: int) -> None:
         version = record.get("schemaVersion", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
-            self.issues.error(
-                IssueCode.SCHEMA,
-                file,
-                line,
-                f"schemaVersion is {version!r}; expected {SCHEMA_VERSION!r}",
-                f'set "schemaVersion": "{SCHEMA_VERSION}" or leave it out',
-            )
+            if type(version) is str:
+                # AWS: schemaVersion "can be any string value". Tallied, and warned once (finish).
+                self.versions.add(version, file, line)
+            else:
+                self.issues.error(
+                    IssueCode.SCHEMA,
+                    file,
+                    line,
+                    f"schemaVersion must be a string, not a JSON {json_type(version)}",
+                    f'set "schemaVersion": "{SCHEMA_VERSION}" or leave it out',
+                )
         if _TOP_KEYS.issuperset(record):
             return
         unknown = sorted(k for k in record if k not in _TOP_KEYS)
@@ -607,6 +633,7 @@ class ConversationChecker:
         self.tokens_total += other.tokens_total
         self.tokens_max = max(self.tokens_max, other.tokens_max)
         self.media.absorb(other.media, offset)
+        self.versions.absorb(other.versions, offset)
         self.dedupe.absorb(other.dedupe, offset, self.issues, last=last)
 
     def finish(self, training_file: str) -> None:
@@ -615,13 +642,31 @@ class ConversationChecker:
             self._one_bucket(tally.refs)
         if tally.image_records and tally.video_records:
             assert tally.first_image is not None and tally.first_video is not None
+            # Point at the record that broke the rule: the first one of the second modality.
+            files = self.dedupe.files
+            image_at, video_at = tally.first_image, tally.first_video
+            second = max(image_at, video_at, key=lambda at: (files.index(at[0]), at[1]))
             self.issues.error(
                 IssueCode.MIXED_MEDIA,
-                training_file,
-                None,
+                second[0],
+                second[1],
                 f"the dataset mixes images ({tally.image_records:,} records, first at "
-                f"{tally.first_image[0]} line {tally.first_image[1]}) and video ({tally.video_records:,} "
-                f"records, first at {tally.first_video[0]} line {tally.first_video[1]})",
+                f"{image_at[0]} line {image_at[1]}) and video ({tally.video_records:,} "
+                f"records, first at {video_at[0]} line {video_at[1]})",
+                keep=True,
+            )
+        versions = self.versions
+        if versions.first is not None:
+            file, line, version = versions.first
+            self.issues.warning(
+                IssueCode.SCHEMA,
+                file,
+                line,
+                f"{versions.count:,} record(s) set schemaVersion to a value other than the documented "
+                f"{SCHEMA_VERSION!r} (the first, here, to {version!r}); accepted: AWS allows any string",
+                f'"{SCHEMA_VERSION}" is the documented value; or leave schemaVersion out',
+                count=versions.count,
+                keep=True,
             )
 
     def _one_bucket(self, refs: list[MediaRef]) -> None:

@@ -186,8 +186,9 @@ class IssueCollector:
         hint: str | None = None,
         *,
         count: int = 1,
+        keep: bool = False,
     ) -> None:
-        self._add(self.errors, self.error_counts, (file, line, code, message, hint), count)
+        self._add(self.errors, self.error_counts, (file, line, code, message, hint), count, keep)
 
     def warning(
         self,
@@ -198,14 +199,16 @@ class IssueCollector:
         hint: str | None = None,
         *,
         count: int = 1,
+        keep: bool = False,
     ) -> None:
-        self._add(self.warnings, self.warning_counts, (file, line, code, message, hint), count)
+        self._add(self.warnings, self.warning_counts, (file, line, code, message, hint), count, keep)
 
-    def _add(self, rows: list[_Row], counts: dict[str, int], row: _Row, count: int) -> None:
-        """Count always; keep the details of the first ``limit`` (dataset-level ones always)."""
+    def _add(self, rows: list[_Row], counts: dict[str, int], row: _Row, count: int, keep: bool) -> None:
+        """Count always; keep the details of the first ``limit`` (dataset-level ones, and those
+        with ``keep``: a dataset-level finding that points at a line, always)."""
         code = row[2]
         counts[code] = counts.get(code, 0) + count
-        if row[1] is None or len(rows) < self.limit:
+        if keep or row[1] is None or len(rows) < self.limit:
             rows.append(row)
         else:
             self.dropped += 1

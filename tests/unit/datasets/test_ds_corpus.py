@@ -117,7 +117,9 @@ CASES = [
     # --- schema ---
     Case("schema no messages", [{"schemaVersion": "bedrock-conversation-2024"}], {("schema", 1)}),
     Case("schema messages not list", [{"messages": "hi"}], {("schema", 1)}),
-    Case("schema bad version", [{**qa(100), "schemaVersion": "v2"}], {("schema", 1)}),
+    Case("schema version not a string", [{**qa(100), "schemaVersion": 2024}], {("schema", 1)}),
+    # AWS: schemaVersion "can be any string value": a custom one is a warning only.
+    Case("schema custom version warns", [{**qa(100), "schemaVersion": "v2"}], warnings={("schema", 1)}),
     Case("schema system not list", [{**qa(100), "system": "be nice"}], {("schema", 1)}),
     Case(
         "schema text not string",
@@ -306,7 +308,7 @@ CASES = [
             conversation(msg("user", image()), msg("assistant", "x")),
             conversation(msg("user", video()), msg("assistant", "y")),
         ],
-        {("mixed_media", None)},
+        {("mixed_media", 2)},  # the first record of the second modality
     ),
     # --- counts ---
     Case("record_count too few", [qa(1), qa(2)], {("record_count", None)}, fill=False),

@@ -107,7 +107,7 @@ MUTATIONS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
     ("not_object", lambda r: [r]),
     ("encoding", lambda r: orjson.dumps(r).replace(b'"messages"', b'"messages\xff"', 1)),
     ("schema", _set("messages", "not a list")),
-    ("schema", _set("schemaVersion", "bedrock-conversation-2023")),
+    ("schema", _set("schemaVersion", 2024)),  # any string is allowed (a warning): not a number
     ("role_order", _first_role),
     ("empty_content", _text("")),
     ("empty_content", _text("   ")),
