@@ -37,6 +37,7 @@ class IssueCode(StrEnum):
     FILE_EXTENSION = "file_extension"
     FILE_MISSING = "file_missing"
     FILE_UNREADABLE = "file_unreadable"
+    FILE_COMPRESSED = "file_compressed"
     # Ingestion-level codes (the job spec or the upload itself, before any data is read).
     SPEC_INVALID = "spec_invalid"
     NOT_A_TRIGGER = "not_a_trigger"
@@ -70,6 +71,7 @@ DEFAULT_HINTS: dict[IssueCode, str] = {
     IssueCode.FILE_EXTENSION: "name the file *.jsonl",
     IssueCode.FILE_MISSING: "upload the file (or fix its path) and validate again",
     IssueCode.FILE_UNREADABLE: "check the path and that the reader may access it",
+    IssueCode.FILE_COMPRESSED: "decompress the file and upload the .jsonl itself",
     IssueCode.SPEC_INVALID: "fix job.json and upload it again (see docs/job-spec.md)",
     IssueCode.NOT_A_TRIGGER: "upload datasets/<name>/job.json last, or a file as inbox/<technique>/<model>/",
     IssueCode.KEY_INVALID: "rename the folder or file using letters, digits and -!_*'(). only",

@@ -206,8 +206,8 @@ def _check_record_count(
     issues: IssueCollector,
     training_file: str,
 ) -> None:
-    if not files:
-        return  # the file itself was missing: already reported
+    if not files or IssueCode.FILE_COMPRESSED in issues.error_counts:
+        return  # a file was missing or compressed (not read): already reported, count unknown
     total = sum(f.records for f in files)
     scope = "training + validation" if len(files) > 1 else "training"
     what = f"{nova.alias} {technique.value}"

@@ -8,7 +8,8 @@ their ``\\n`` (and a CRLF file's ``\\r``): both are JSON whitespace, so parsers 
 Consumers number the lines themselves and store the number of the last line they have read in
 ``lines_done`` after each stream; that is how the batcher places its own observations.
 
-Hygiene is observed per chunk, never per line: a leading UTF-8 byte-order mark is removed (and
+Hygiene is observed per chunk, never per line: a compressed file (gzip, zip, ...) is recognised
+by its first bytes and not read further, a leading UTF-8 byte-order mark is removed (and
 noted), CR bytes are counted (a raw CR can only be a line ending: inside JSON strings it is
 escaped), and a line longer than ``max_line`` is never held in memory: it is replaced by an
 ``OVERSIZE`` marker line that records its length.
@@ -22,6 +23,26 @@ from collections.abc import Callable, Iterable, Iterator
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 64 << 20  # 64 MiB: no valid record is near this; a file without newlines is
 OVERSIZE = b"\x00oversize-line:"  # + length + newline; never valid JSON, so it takes the error path
+
+
+# Magic numbers of the archives people upload instead of the .jsonl inside. None of these bytes
+# can start JSON text (whitespace, { [ " digit - t f n), so a match is never a false alarm.
+COMPRESSED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+SNIFF_BYTES = max(len(magic) for magic, _ in COMPRESSED_MAGIC)
+
+
+def compressed_format(head: bytes) -> str | None:
+    """The compression format whose magic number starts ``head`` (a file's first bytes), if any."""
+    for magic, name in COMPRESSED_MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
 
 
 def oversize_length(line: bytes) -> int | None:
@@ -42,16 +63,20 @@ class LineBatcher:
     ) -> None:
         self._chunks = chunks
         self._progress = progress
-        self._strip_bom = strip_bom  # False for the later parts of a file split for a parallel scan
+        # False for the later parts of a file split for a parallel scan: only a file's start has a
+        # byte-order mark or a magic number.
+        self._strip_bom = strip_bom
         self.max_line = max_line
         self.bytes_read = 0
         self.had_bom = False
+        self.compressed: str | None = None  # the format, when the file is compressed: not read
         self.cr_lines = 0  # lines ending in CRLF
         self.first_cr_line: int | None = None
         self.lines_done = 0  # kept current by the consumer: number of the last line read
 
     def _stream(self) -> Iterator[bytes]:
-        """The chunks with a leading BOM removed (looked for across tiny first chunks too)."""
+        """The chunks with a leading BOM removed (looked for across tiny first chunks too); none
+        at all for a compressed file (every "line" of it would be an error)."""
         head = b""
         chunks = iter(self._chunks)
         progress = self._progress
@@ -60,11 +85,18 @@ class LineBatcher:
             if progress is not None:
                 progress(len(chunk))
             head += chunk
-            if len(head) >= len(BOM):
+            if len(head) >= SNIFF_BYTES:
                 break
-        if self._strip_bom and head.startswith(BOM):
-            self.had_bom = True
-            head = head[len(BOM) :]
+        if self._strip_bom:
+            self.compressed = compressed_format(head)
+            if self.compressed is not None:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()  # release the file or the S3 stream now: nothing more is read
+                return
+            if head.startswith(BOM):
+                self.had_bom = True
+                head = head[len(BOM) :]
         if head:
             yield head
         for chunk in chunks:

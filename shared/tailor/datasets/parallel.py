@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tailor.datasets.conversation import ConversationChecker
 from tailor.datasets.cpt import CptChecker
-from tailor.datasets.lines import LineBatcher
+from tailor.datasets.lines import SNIFF_BYTES, LineBatcher, compressed_format
 from tailor.datasets.plan import Checker, CheckerSpec
 from tailor.datasets.report import IssueCollector
 from tailor.datasets.scan import MAX_PARTS, FileScan
@@ -92,6 +92,11 @@ def scan_parallel(
 
     path = Path(str(source.path))
     size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if compressed_format(head) is not None:
+        # Workers would parse the archive's bytes as lines: the sequential scan stops at once.
+        return checker.scan(source.display, LineBatcher(source.iter_chunks(), progress=progress))
     # One range per worker: merging digests is cheapest that way (see Deduper.absorb).
     ranges = plan_ranges(path, size, max(1, min(workers, size // MIN_RANGE_BYTES, MAX_PARTS)))
     tasks: list[_Task] = [

@@ -30,11 +30,13 @@ class FileScan:
     had_bom: bool = False
     cr_lines: int = 0
     first_cr_line: int | None = None
+    compressed: str | None = None  # gzip, zip, ...: the file was not scanned
 
     def finish(self, batcher: LineBatcher, first_line: int) -> None:
         self.records = batcher.lines_done - (first_line - 1) - self.blank_lines
         self.bytes = batcher.bytes_read
         self.had_bom = batcher.had_bom
+        self.compressed = batcher.compressed
         self.cr_lines = batcher.cr_lines
         self.first_cr_line = batcher.first_cr_line
 
@@ -49,6 +51,7 @@ class FileScan:
         self.cr_lines += later.cr_lines
         if self.first_cr_line is None and later.first_cr_line is not None:
             self.first_cr_line = later.first_cr_line + offset
+        self.compressed = self.compressed or later.compressed
 
 
 class Deduper:
@@ -161,14 +164,56 @@ def bad_line(
         )
         return False
     message = getattr(error, "msg", str(error))
-    column = getattr(error, "colno", None)
-    where = f" (column {column})" if column else ""
+    pos = getattr(error, "pos", None)  # in characters of the decoded line
+    doc = getattr(error, "doc", None)
+    if type(pos) is int and type(doc) is str:
+        # The parser's own column is past the newline (line 2, column 1) when the line ends early:
+        # count from the line's last character instead.
+        end = len(doc.rstrip(" \t\r\n"))
+        if pos >= end:
+            issues.error(
+                IssueCode.JSON_INVALID,
+                file,
+                number,
+                f"not valid JSON: the line ends at column {end + 1} before the JSON is complete "
+                f"({message}): it looks truncated",
+                "the record was cut off: write each record whole, on one line (a newline inside "
+                "a string must be written \\n; a pretty-printed object spans several lines)",
+            )
+            return False
+        where = f" (column {pos + 1})"
+    else:
+        column = getattr(error, "colno", None)
+        where = f" (column {column})" if column else ""
     issues.error(IssueCode.JSON_INVALID, file, number, f"not valid JSON: {message}{where}")
     return False
 
 
+# How to decompress each format in place of a file named NAME (whatever its suffix).
+_DECOMPRESS = {
+    "gzip": "gunzip -c {name} > {plain}",
+    "zip": "unzip {name}",
+    "zstd": "zstd -d -c {name} > {plain}",
+    "bzip2": "bunzip2 -c {name} > {plain}",
+    "xz": "unxz -c {name} > {plain}",
+}
+
+
 def hygiene_warnings(scan: FileScan, issues: IssueCollector) -> None:
     """Once-per-file observations, reported after the file is read."""
+    if scan.compressed is not None:
+        # One error, not one per line: nothing in an archive is JSON Lines.
+        name = scan.file.rsplit("/", 1)[-1]
+        plain = name.removesuffix(".jsonl") + ".decompressed.jsonl"
+        command = _DECOMPRESS[scan.compressed].format(name=name, plain=plain)
+        issues.error(
+            IssueCode.FILE_COMPRESSED,
+            scan.file,
+            None,
+            f"{name} is {scan.compressed}-compressed, not JSON Lines: it was not checked further",
+            f"decompress it ({command}) and upload the .jsonl",
+        )
+        return
     if scan.had_bom:
         # Python's json (and so, likely, the training job's reader) rejects a BOM: an error.
         issues.error(

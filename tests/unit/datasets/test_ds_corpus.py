@@ -375,6 +375,7 @@ def test_every_code_is_exercised() -> None:
         "file_extension",  # test_ds_engine
         "file_missing",  # test_ds_engine
         "file_unreadable",  # test_ds_engine
+        "file_compressed",  # test_ds_rules_defect10
         "spec_invalid",  # ingestion codes: test_ds_report
         "not_a_trigger",  # ingestion codes: tests/unit/ingestion
         "key_invalid",

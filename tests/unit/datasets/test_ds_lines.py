@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tailor.datasets.codes import IssueCode
 from tailor.datasets.cpt import CptChecker
-from tailor.datasets.lines import BOM, LineBatcher, oversize_length
+from tailor.datasets.lines import BOM, LineBatcher, compressed_format, oversize_length
 from tailor.datasets.report import IssueCollector
 
 
@@ -40,8 +40,8 @@ line_bytes = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"x"))
 @given(st.lists(line_bytes, max_size=30), st.integers(min_value=1, max_value=64), st.booleans())
 def test_lines_survive_any_chunking(lines: list[bytes], size: int, trailing: bool) -> None:
     data = b"\n".join(lines) + (b"\n" if trailing and lines else b"")
-    if data.startswith(BOM):
-        data = b"x" + data
+    if data.startswith(BOM) or compressed_format(data) is not None:
+        data = b"x" + data  # those starts have their own tests
     batcher = LineBatcher(chunked(data, size))
     assert read_all(batcher) == expected_lines(data)
     assert batcher.bytes_read == len(data)
@@ -55,6 +55,17 @@ def test_bom_split_over_tiny_chunks(size: int) -> None:
     batcher = LineBatcher(chunked(data, size))
     assert read_all(batcher) == [b'{"text": "a"}\n', b'{"text": "b"}\n']
     assert batcher.had_bom
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=1, max_value=8), st.sampled_from([b"\x1f\x8b", b"\xfd7zXZ\x00", b"BZh91AY"]))
+def test_compressed_start_split_over_tiny_chunks(size: int, magic: bytes) -> None:
+    data = magic + b"\x00\n" * 50
+    batcher = LineBatcher(chunked(data, size))
+    assert read_all(batcher) == []
+    assert batcher.compressed == compressed_format(magic) and batcher.compressed is not None
+    later_part = LineBatcher(chunked(data, size), strip_bom=False)  # not a file's start: not sniffed
+    assert read_all(later_part) == expected_lines(data) and later_part.compressed is None
 
 
 def test_crlf_counted_once_per_line_across_chunks() -> None:
