@@ -42,7 +42,7 @@ def inbox_spec(trigger: InboxTrigger, *, bucket: str | None = None) -> JobSpec:
     model = _model(trigger, technique, rename)
     _check_supported(trigger, technique, model, rename)
     if technique is Technique.DISTILLATION:
-        name = trigger.label if bedrock_safe_key(trigger.label) else "my-dataset"
+        name = rename.file.removesuffix(_SUFFIX)
         teachers = teachers_for(model)
         teacher = teachers[-1].alias if teachers else "nova-premier"
         raise SpecError(

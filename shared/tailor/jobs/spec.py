@@ -322,11 +322,12 @@ def _json_error(text: str, error: orjson.JSONDecodeError) -> SpecError:
             line=error.lineno,
             hint="use a number within double precision (at most about 1.8e308 in size)",
         )
-    for start in (error.pos, error.pos - 1):
+    for start in (error.pos - 1, error.pos):  # orjson points after the sign of "-Infinity"
         constant = _NOT_A_NUMBER.match(text, max(start, 0))
         if constant:
+            column = error.colno - (error.pos - max(start, 0))
             return SpecError(
-                f"job.json: {constant.group()} at {where} is not a JSON number",
+                f"job.json: {constant.group()} at line {error.lineno}, column {column} is not a JSON number",
                 line=error.lineno,
                 hint="write a finite number: JSON has no NaN or Infinity",
             )
