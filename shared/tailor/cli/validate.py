@@ -1,7 +1,9 @@
 """``tailor validate``: the ingestion Lambda's validation engine, on a laptop or in CI.
 
 Exit codes: 0 valid, 1 invalid, 2 usage error (one line on stderr). ``--json`` prints only the
-report on stdout. rich is imported only for human output and the progress bar (cold start).
+report on stdout: exact counts, and the first ``--max-errors`` errors and warnings in detail
+(``--all-errors``: every one). rich is imported only for human output and the progress bar
+(cold start).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ TECHNIQUES = "fine-tuning, distillation, continued-pre-training"
 PROGRESS_MIN_BYTES = 16 << 20  # show a progress bar for files at least this large
 HUMAN_ERRORS = 20
 HUMAN_WARNINGS = 10
+DEFAULT_MAX_ERRORS = 100  # tailor.datasets.report.MAX_DETAILS (not imported here: startup time)
 
 
 def validate(
@@ -56,12 +59,39 @@ def validate(
         ),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print only the report, as JSON, on stdout.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print only the report, as JSON, on stdout: exact counts per code, and the first "
+            f"{DEFAULT_MAX_ERRORS} errors and first {DEFAULT_MAX_ERRORS} warnings in detail "
+            "('truncated' says whether more were found; see --max-errors, --all-errors).",
+        ),
+    ] = False,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(
+            "--max-errors",
+            metavar="N",
+            help=f"List at most N errors and N warnings in detail (default {DEFAULT_MAX_ERRORS}); "
+            "human output then prints all of them.",
+            show_default=False,
+        ),
+    ] = None,
+    all_errors: Annotated[
+        bool,
+        typer.Option(
+            "--all-errors",
+            help="List every error and warning in detail (memory grows with their number).",
+        ),
     ] = False,
 ) -> None:
     """Validate a dataset for Amazon Nova customization: every rule, every line, one report."""
     from tailor.jobs.catalog import Technique, UnknownModelError, UnknownTechniqueError, resolve_model
 
+    if max_errors is not None and all_errors:
+        _usage("--max-errors and --all-errors exclude each other: give one")
+    if max_errors is not None and max_errors < 1:
+        _usage(f"--max-errors must be at least 1, got {max_errors} (--all-errors lists every issue)")
     if train is None:
         _usage("missing TRAIN: give a .jsonl path or an s3://bucket/key URI")
     if technique is None:
@@ -93,11 +123,18 @@ def validate(
             validation=sources[1] if len(sources) > 1 else None,
             object_store=store,
             progress=advance,
+            max_details=None if all_errors else (max_errors or DEFAULT_MAX_ERRORS),
         )
     if json_output:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
-        _print_human(report)
+        # Asked for a number of issues: print them all; otherwise a screenful.
+        chosen_limit = all_errors or max_errors is not None
+        _print_human(
+            report,
+            errors=None if chosen_limit else HUMAN_ERRORS,
+            warnings=None if chosen_limit else HUMAN_WARNINGS,
+        )
     raise typer.Exit(0 if report.valid else 1)
 
 
@@ -130,6 +167,11 @@ def _require(source: DatasetSource, store: Any, label: str) -> int:
     """The file's size; a missing or unreadable file is a usage error."""
     if not source.is_s3:
         path = Path(str(source.path))
+        if path.is_dir():
+            _usage(
+                f"{label}: {source.display} is a directory: pass the .jsonl file(s) in it, or use "
+                f"`tailor submit {source.display}` for a dataset folder with job.json"
+            )
         if not path.is_file():
             _usage(f"{label}: no such file: {source.display}")
         return path.stat().st_size
@@ -197,7 +239,8 @@ class _progress:  # noqa: N801 - used like a function in a with-statement
 # --- human output ---------------------------------------------------------------------------------
 
 
-def _print_human(report: ValidationReport) -> None:
+def _print_human(report: ValidationReport, *, errors: int | None, warnings: int | None) -> None:
+    """The verdict, counts, and the first ``errors`` / ``warnings`` issues (None: all listed)."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -217,11 +260,19 @@ def _print_human(report: ValidationReport) -> None:
         console.print("  errors:   " + _counts(report.error_counts))
     if report.warning_counts:
         console.print("  warnings: " + _counts(report.warning_counts))
-    _print_issues(console, "error", "red", report.errors[:HUMAN_ERRORS])
-    _print_issues(console, "warning", "yellow", report.warnings[:HUMAN_WARNINGS])
-    hidden = len(report.errors) - HUMAN_ERRORS + max(len(report.warnings) - HUMAN_WARNINGS, 0)
-    if hidden > 0 or report.truncated:
-        console.print("  [dim]more issues were found: run with --json for the full report[/]")
+    shown_errors, shown_warnings = report.errors[:errors], report.warnings[:warnings]
+    _print_issues(console, "error", "red", shown_errors)
+    _print_issues(console, "warning", "yellow", shown_warnings)
+    hidden = len(report.errors) - len(shown_errors) + len(report.warnings) - len(shown_warnings)
+    # Say exactly what each way of looking holds: --json alone is not every issue.
+    if report.truncated:
+        console.print(
+            f"  [dim]more issues were found than listed (the report keeps the first "
+            f"{report.detail_limit} errors and {report.detail_limit} warnings; the counts are exact): "
+            "--all-errors lists every one, with --json as JSON[/]"
+        )
+    elif hidden > 0:
+        console.print(f"  [dim]{hidden:,} more listed issues: --json or --all-errors prints them all[/]")
     for note in report.notes if report.valid else []:
         console.print(f"  [yellow]note:[/] {escape(note)}")
 

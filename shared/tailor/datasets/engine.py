@@ -9,7 +9,14 @@ from tailor.datasets.codes import IssueCode
 from tailor.datasets.conversation import ConversationChecker
 from tailor.datasets.lines import LineBatcher
 from tailor.datasets.plan import Checker, CheckerSpec
-from tailor.datasets.report import FileCount, FileRole, IssueCollector, TokenEstimate, ValidationReport
+from tailor.datasets.report import (
+    MAX_DETAILS,
+    FileCount,
+    FileRole,
+    IssueCollector,
+    TokenEstimate,
+    ValidationReport,
+)
 from tailor.datasets.scan import FileScan, hygiene_warnings
 from tailor.datasets.source import DatasetSource
 from tailor.jobs.catalog import (
@@ -35,14 +42,16 @@ def validate_dataset(
     object_store: ObjectStore | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    max_details: int | None = MAX_DETAILS,
 ) -> ValidationReport:
     """Validate a dataset (training and optional validation file) for ``model`` and ``technique``.
 
     Never raises for bad data or names: every problem is an issue in the report. ``progress`` is
     called with the number of bytes read since its previous call. ``workers``: processes for a
     large local file (None: the usable cores; 1: sequential). S3 objects are read sequentially.
+    ``max_details``: per-line errors and warnings listed, each (None: all); counts are exact.
     """
-    issues = IssueCollector()
+    issues = IssueCollector(max_details)
     nova, chosen = _resolve(training.display, technique, model, issues)
     if nova is None or chosen is None or issues.has_errors:
         return issues.build(

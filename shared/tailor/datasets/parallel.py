@@ -66,13 +66,14 @@ def plan_ranges(path: Path, size: int, parts: int) -> list[tuple[int, int]]:
     return list(pairwise(cuts))
 
 
-_Task = tuple[CheckerSpec, str, str, int, int, int]
+# spec, path, display name, start, end, part, detail limit
+_Task = tuple[CheckerSpec, str, str, int, int, int, int | None]
 
 
 def _scan_part(task: _Task) -> tuple[FileScan, IssueCollector, Checker, int]:
     """Scan one range, numbering its lines from 1; returns the number of lines too."""
-    spec, path, file, start, end, part = task
-    issues = IssueCollector()
+    spec, path, file, start, end, part, limit = task
+    issues = IssueCollector(limit)  # the parent's limit: it keeps what the sequential scan would
     checker = spec.build(issues, part=part)
     batcher = LineBatcher(iter_file_range(Path(path), start, end), strip_bom=start == 0)
     scan = checker.scan(file, batcher)
@@ -100,7 +101,8 @@ def scan_parallel(
     # One range per worker: merging digests is cheapest that way (see Deduper.absorb).
     ranges = plan_ranges(path, size, max(1, min(workers, size // MIN_RANGE_BYTES, MAX_PARTS)))
     tasks: list[_Task] = [
-        (spec, str(path), source.display, start, end, part) for part, (start, end) in enumerate(ranges)
+        (spec, str(path), source.display, start, end, part, issues.detail_limit)
+        for part, (start, end) in enumerate(ranges)
     ]
     total = FileScan(file=source.display)
     offset = 0

@@ -7,6 +7,7 @@ once at the end.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 import orjson
@@ -69,6 +70,8 @@ class ValidationReport(BaseModel):
     error_counts: dict[str, int] = Field(default_factory=dict)
     warning_counts: dict[str, int] = Field(default_factory=dict)
     truncated: bool = False  # more errors or warnings were found than are listed
+    # Per-line errors (and warnings) listed at most, each; None: all of them. Counts are exact.
+    detail_limit: int | None = MAX_DETAILS
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -167,10 +170,13 @@ class IssueCollector:
     """Counts every issue and keeps the first ``limit`` per-line ones in detail; dataset-level
     issues (no line: a handful at most) are always kept and listed first. Plain Python: cheap."""
 
-    __slots__ = ("dropped", "error_counts", "errors", "limit", "warning_counts", "warnings")
+    __slots__ = ("detail_limit", "dropped", "error_counts", "errors", "limit", "warning_counts", "warnings")
 
-    def __init__(self, limit: int = MAX_DETAILS) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = MAX_DETAILS) -> None:
+        """``limit``: per-line issues kept in detail, each kind; None keeps all (memory then grows
+        with the number of issues, which is why it is not the default)."""
+        self.detail_limit = limit
+        self.limit = sys.maxsize if limit is None else limit
         self.dropped = 0  # issues counted but not kept in detail
         self.errors: list[_Row] = []
         self.warnings: list[_Row] = []
@@ -263,6 +269,7 @@ class IssueCollector:
             error_counts={str(k): v for k, v in self.error_counts.items()},
             warning_counts={str(k): v for k, v in self.warning_counts.items()},
             truncated=self.truncated,
+            detail_limit=self.detail_limit,
         )
 
 

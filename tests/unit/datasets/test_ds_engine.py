@@ -95,8 +95,9 @@ def test_report_fields(tmp_path: Path) -> None:
     dumped = orjson.loads(report.model_dump_json())
     assert set(dumped) == {
         "valid", "technique", "model", "files", "records", "token_estimate", "errors", "warnings",
-        "error_counts", "warning_counts", "truncated", "notes",
+        "error_counts", "warning_counts", "truncated", "detail_limit", "notes",
     }  # fmt: skip
+    assert dumped["detail_limit"] == 100
 
 
 def test_more_than_100_errors_are_counted_and_truncated(tmp_path: Path) -> None:
