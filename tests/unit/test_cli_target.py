@@ -46,3 +46,35 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNS_TABLE")
     with pytest.raises(TargetError, match="set RUNS_TABLE"):
         resolve_target(None)
+
+
+class _Refusing:
+    """A CloudFormation client that refuses with ``code``."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def describe_stacks(self, **kwargs: object) -> dict[str, object]:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": self.code, "Message": "nope"}}, "DescribeStacks")
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [("AccessDenied", "denied"), ("ExpiredToken", "credentials"), ("InvalidClientTokenId", "credentials")],
+)
+def test_refusals_say_what_is_wrong(code: str, kind: str) -> None:
+    from tailor.adapters.stack import StackAccessError, stack_outputs
+
+    with pytest.raises(StackAccessError) as refused:
+        stack_outputs("tailor", _Refusing(code))
+    assert refused.value.kind == kind and code in str(refused.value)
+
+
+def test_access_denied_names_the_permission(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tailor.adapters import aws
+
+    monkeypatch.setattr(aws, "client", lambda service: _Refusing("AccessDenied"))
+    with pytest.raises(TargetError, match=r"cloudformation:DescribeStacks"):
+        resolve_target("tailor")

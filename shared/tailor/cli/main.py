@@ -6,12 +6,34 @@ Sub-commands import their heavy dependencies (rich, moto, boto3) inside their fu
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+import typer.core
 
 from tailor.cli.local import local_app
 from tailor.cli.status import status
 from tailor.cli.submit import submit
 from tailor.cli.validate import validate
+
+
+def _flags_show_no_type() -> None:
+    """typer 0.29 prints ``<bool>`` as the type of every flag (``--help`` included) in rich help:
+    a flag takes no value, so show none. Options with a value keep their type."""
+    original = typer.core.TyperOption.display_type_rich
+    if getattr(original, "_tailor_clean_flags", False):
+        return
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._tailor_clean_flags = True  # type: ignore[attr-defined]
+    typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 app = typer.Typer(
     name="tailor",
@@ -48,7 +70,31 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         sys.stderr.write(f"error: {error.format_message()}\n")
         raise SystemExit(error.exit_code) from None
+    except Exception as error:
+        setup = _aws_setup_problem(error)
+        if setup is None:
+            raise
+        sys.stderr.write(f"error: {setup}\n")
+        raise SystemExit(2) from None
     raise SystemExit(result if isinstance(result, int) else 0)
+
+
+def _aws_setup_problem(error: Exception) -> str | None:
+    """A one-line fix for botocore's "no region" / "no credentials" errors, wherever they surface
+    (``--stack`` handles them itself; this catches the environment case), else None."""
+    import sys
+
+    if "botocore.exceptions" not in sys.modules:
+        return None
+    from botocore import exceptions as boto
+
+    if isinstance(error, boto.NoRegionError):
+        return "no AWS region: pass --region or set AWS_REGION"
+    if isinstance(error, boto.NoCredentialsError | boto.PartialCredentialsError):
+        return "no AWS credentials found: run `aws configure` or set AWS_PROFILE"
+    if isinstance(error, boto.ProfileNotFound):
+        return f"{error}: check AWS_PROFILE against `aws configure list-profiles`"
+    return None
 
 
 if __name__ == "__main__":

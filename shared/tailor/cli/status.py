@@ -1,17 +1,26 @@
-"""``tailor status [RUN]``: where runs stand, with the validation report's errors."""
+"""``tailor status [RUN]``: where runs stand, with the validation report's errors and notes."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from tailor.cli.target import STACK_OPTION
+from tailor.cli.target import REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tailor.jobs.run import RunRecord
+
+#: Report codes that are about job.json (or the upload's key), not the data: such a rejection is a
+#: spec error and is labelled as one.
+SPEC_CODES = frozenset(
+    {"spec_invalid", "unsupported_model", "unsupported_technique", "key_invalid", "not_a_trigger"}
+)
 
 
 def status(
@@ -19,22 +28,32 @@ def status(
         str | None, typer.Argument(metavar="RUN", help="A run id; omit to list recent runs.")
     ] = None,
     stack: Annotated[str | None, STACK_OPTION] = None,
-    limit: Annotated[int, typer.Option("--limit", help="How many recent runs to list.", min=1)] = 20,
+    region: Annotated[str | None, REGION_OPTION] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="How many recent runs to list.", min=1)
+    ] = 20,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Show one run (status, history, report errors) or list the most recent runs."""
+    """Show one run (status, history, report errors and notes) or list the most recent runs."""
+    from rich.console import Console
+
     from tailor.adapters.object_store import S3ObjectStore
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import TargetError, resolve_target
 
     try:
-        target = resolve_target(stack)
+        target = resolve_target(stack, region)
     except TargetError as error:
         sys.stderr.write(f"error: {error}\n")
         raise typer.Exit(2) from None
     runs = DynamoRunStore(target.runs_table)
     if run is None:
-        _list(runs.list_recent(limit), json_output)
+        records = runs.list_recent(limit)
+        if json_output:
+            rows = [r.model_dump(mode="json", by_alias=True) for r in records]
+            sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+            return
+        render_runs(records, Console(highlight=False))
         return
     record = runs.get(run)
     if record is None:
@@ -45,7 +64,7 @@ def status(
         body = {"run": record.model_dump(mode="json", by_alias=True), "report": report}
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    _show(record, report)
+    render_run(record, report, Console(highlight=False, soft_wrap=True))  # paths and URIs stay copyable
 
 
 def _report(objects: Any, uri: str | None) -> dict[str, Any] | None:
@@ -56,38 +75,65 @@ def _report(objects: Any, uri: str | None) -> dict[str, Any] | None:
     return loaded
 
 
-def _list(records: list[RunRecord], json_output: bool) -> None:
-    if json_output:
-        rows = [r.model_dump(mode="json", by_alias=True) for r in records]
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    from rich.console import Console
+def is_spec_error(report: Mapping[str, Any] | None) -> bool:
+    """True when a report rejects the upload for job.json (or its key), not for its data."""
+    if not report or report.get("valid"):
+        return False
+    codes = set(report.get("error_counts") or {}) | {str(e.get("code")) for e in report.get("errors") or []}
+    return bool(codes) and codes <= SPEC_CODES
+
+
+def render_runs(records: Iterable[RunRecord], console: Console) -> None:
+    """The recent runs as a table. The run id is never wrapped or cut (it is what users copy);
+    the other columns fold when the terminal is narrow."""
+    from rich import box
     from rich.table import Table
 
-    table = Table("run", "status", "technique", "model", "updated")
+    records = list(records)
+    if not records:
+        console.print("no runs yet")
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    widest = max(len(r.run_id) for r in records)
+    table.add_column("run", no_wrap=True, min_width=widest, overflow="ignore")
+    for name in ("status", "technique", "model", "updated"):
+        table.add_column(name, overflow="fold")
     for r in records:
-        table.add_row(r.run_id, r.status.value, r.technique or "-", r.base_model_id or "-", r.updated_at)
-    Console().print(table if records else "no runs yet")
+        table.add_row(
+            r.run_id, r.status.value, r.technique or "-", r.base_model_id or "-", _when(r.updated_at)
+        )
+    console.print(table)
 
 
-def _show(record: RunRecord, report: dict[str, Any] | None) -> None:
-    from rich.console import Console
+def _when(iso: str) -> str:
+    """``2026-12-01T19:30:09.123456+00:00`` → ``2026-12-01 19:30:09`` (UTC, as stored)."""
+    return iso[:19].replace("T", " ")
 
-    console = Console(highlight=False, soft_wrap=True)  # paths and URIs stay copyable
-    console.print(f"[bold]{record.run_id}[/]  {record.status.value}")
+
+def render_run(record: RunRecord, report: Mapping[str, Any] | None, console: Console) -> None:
+    spec_error = is_spec_error(report)
+    verdict = "  [red]job.json rejected (spec error)[/]" if spec_error else ""
+    console.print(f"[bold]{record.run_id}[/]  {record.status.value}{verdict}")
     console.print(f"  dataset   {record.trigger_uri}")
     console.print(f"  technique {record.technique or '-'}   model {record.base_model_id or '-'}")
     for entry in record.history:
-        console.print(
-            f"  {entry.at}  → {entry.status.value}" + (f"  ({entry.reason})" if entry.reason else "")
-        )
+        reason = entry.reason
+        if spec_error and reason == "dataset rejected":  # ingestion's word for every rejection
+            reason = "job.json rejected: spec error"
+        console.print(f"  {entry.at}  → {entry.status.value}" + (f"  ({reason})" if reason else ""))
     for key, value in sorted(record.attributes.items()):
         console.print(f"  {key}: {value}")
-    if report and not report.get("valid"):
-        counts = ", ".join(f"{code} x{n}" for code, n in report.get("error_counts", {}).items())
-        console.print(f"  [red]errors[/]: {counts}")
-        for issue in report.get("errors", [])[:10]:
-            line = f":{issue['line']}" if issue.get("line") else ""
-            console.print(f"    {issue.get('file')}{line} {issue['code']}: {issue['message']}")
-            if issue.get("hint"):
-                console.print(f"      hint: {issue['hint']}")
+    if not report:
+        return
+    for note in report.get("notes") or []:  # e.g. Nova CPT: validated, but Bedrock cannot train it
+        console.print(f"  [yellow]note[/]: {note}")
+    if report.get("valid"):
+        return
+    label = "spec error" if spec_error else "errors"
+    counts = ", ".join(f"{code} x{n}" for code, n in (report.get("error_counts") or {}).items())
+    console.print(f"  [red]{label}[/]: {counts}")
+    for issue in (report.get("errors") or [])[:10]:
+        line = f":{issue['line']}" if issue.get("line") else ""
+        console.print(f"    {issue.get('file')}{line} {issue['code']}: {issue['message']}")
+        if issue.get("hint"):
+            console.print(f"      hint: {issue['hint']}")

@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from tailor.cli.target import STACK_OPTION
+from tailor.cli.target import REGION_OPTION, STACK_OPTION
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -27,9 +27,14 @@ def submit(
     ],
     name: Annotated[
         str | None,
-        typer.Option("--name", help="Dataset name: uploads go to datasets/<name>/. Default: DIR's name."),
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="Dataset name: uploads go to datasets/<name>/. Default: DIR's name.",
+        ),
     ] = None,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    region: Annotated[str | None, REGION_OPTION] = None,
     skip_validation: Annotated[
         bool, typer.Option("--skip-validation", help="Upload without validating locally first.")
     ] = False,
@@ -48,11 +53,13 @@ def submit(
         dataset = read_folder(folder, name)
     except SpecError as error:
         where = f"{folder / 'job.json'}" + (f":{error.line}" if error.line else "")
-        _fail(f"{where}: {error.code}: {error.message} (hint: {error.hint})", 1)
+        _fail(
+            f"job.json rejected (spec error): {where}: {error.code}: {error.message} (hint: {error.hint})", 1
+        )
     except UploadError as error:
         _fail(str(error), 1)
     try:
-        target = resolve_target(stack)
+        target = resolve_target(stack, region)
     except TargetError as error:
         _fail(str(error), 2)
 
@@ -67,7 +74,9 @@ def submit(
             validation=DatasetSource.local(dataset.files[1]) if len(dataset.files) > 1 else None,
         )
         if not report.valid:
-            console.print(f"[red]not uploaded[/]: {folder} is invalid ({report.records} records)")
+            console.print(
+                f"[red]not uploaded[/]: dataset rejected, {folder} is invalid ({report.records} records)"
+            )
             for issue in report.errors[:10]:
                 line = f":{issue.line}" if issue.line else ""
                 console.print(f"  {issue.file}{line} {issue.code.value}: {issue.message}")

@@ -12,8 +12,15 @@ import typer
 STACK_OPTION = typer.Option(
     "--stack",
     envvar="TAILOR_STACK",
+    metavar="NAME",
     help="Deployed stack name (its outputs name the buckets and table). Default: the environment "
     "variables DATA_BUCKET, ARTIFACTS_BUCKET, RUNS_TABLE (as `tailor local up` prints them).",
+    show_default=False,
+)
+REGION_OPTION = typer.Option(
+    "--region",
+    metavar="REGION",
+    help="AWS region of the deployed stack. Default: AWS_REGION, AWS_DEFAULT_REGION or your AWS profile's.",
     show_default=False,
 )
 
@@ -39,14 +46,37 @@ class TargetError(RuntimeError):
     pass
 
 
-def resolve_target(stack: str | None) -> StackTarget:
+# How to fix each way a deployed stack cannot be read (tailor.adapters.stack.StackAccessError.kind).
+_FIX_FOR = {
+    "region": "pass --region or set AWS_REGION",
+    "credentials": "run `aws configure` (or `aws sso login`) or set AWS_PROFILE",
+    "profile": "check AWS_PROFILE against `aws configure list-profiles`",
+    "denied": "your identity needs cloudformation:DescribeStacks on the stack (see docs/cli.md)",
+    "network": "check your network, or the region (--region / AWS_REGION)",
+}
+
+
+def use_region(region: str | None) -> None:
+    """Make ``--region`` the region of every client this process builds."""
+    if not region:
+        return
+    from tailor.adapters.aws import reset_clients
+
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
+    reset_clients()
+
+
+def resolve_target(stack: str | None, region: str | None = None) -> StackTarget:
+    use_region(region)
     if stack:
-        from tailor.adapters.stack import StackNotFoundError, stack_outputs
+        from tailor.adapters.stack import StackAccessError, StackNotFoundError, stack_outputs
 
         try:
             outputs = stack_outputs(stack)
         except StackNotFoundError as error:
             raise TargetError(str(error)) from None
+        except StackAccessError as error:
+            raise TargetError(f"{error}: {_FIX_FOR.get(error.kind, 'check your AWS set-up')}") from None
         values = {env: outputs.get(output, "") for env, output in _OUTPUT_FOR.items()}
         source = f"stack {stack}"
     else:
