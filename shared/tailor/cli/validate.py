@@ -175,6 +175,11 @@ def _require(source: DatasetSource, store: Any, label: str) -> int:
         if not path.is_file():
             _usage(f"{label}: no such file: {source.display}")
         return path.stat().st_size
+    if str(source.key).endswith("/"):  # S3's "folder": a prefix, never an object to validate
+        _usage(
+            f"{label}: {source.display} is an S3 folder (a prefix): pass the .jsonl object(s) in it, "
+            "or use `tailor submit DIR` for a local dataset folder with job.json"
+        )
     try:
         info = store.head(source.bucket, source.key)
     except Exception as error:  # credentials, permissions, network: say it in one line

@@ -192,7 +192,7 @@ def bad_line(
 # How to decompress each format in place of a file named NAME (whatever its suffix).
 _DECOMPRESS = {
     "gzip": "gunzip -c {name} > {plain}",
-    "zip": "unzip {name}",
+    "zip": "unzip -p {name} > {plain}",  # to stdout: extracting could overwrite the archive itself
     "zstd": "zstd -d -c {name} > {plain}",
     "bzip2": "bunzip2 -c {name} > {plain}",
     "xz": "unxz -c {name} > {plain}",

@@ -298,3 +298,10 @@ def test_directory_is_a_usage_error_that_says_what_to_pass(tmp_path: Path, label
     assert "is a directory" in result.stderr and "no such file" not in result.stderr
     assert ".jsonl" in result.stderr and f"tailor submit {folder}" in result.stderr
     assert result.stderr.startswith(f"error: {label}: ")
+
+
+def test_s3_folder_is_a_usage_error_that_says_what_to_pass() -> None:
+    result = runner.invoke(app, ["s3://my-bucket/datasets/support-bot/", *FT])
+    assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert "s3://my-bucket/datasets/support-bot/ is an S3 folder" in result.stderr
+    assert ".jsonl" in result.stderr and "tailor submit" in result.stderr
