@@ -32,14 +32,14 @@ UNSUPPORTED_MODEL = "unsupported_model"
 UNSUPPORTED_TECHNIQUE = "unsupported_technique"
 DEFAULT_HINT = "fix job.json and upload it again (see docs/job-spec.md)"
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 
 class SpecRuleError(ValueError):
     """A rule broken inside the spec. ``path`` (JSON keys/indexes) says where when the validator
     knows better than pydantic's location; ``code`` is the public report code."""
 
-    def __init__(self, message: str, *, path: Path | None = None, code: str = SPEC_INVALID) -> None:
+    def __init__(self, message: str, *, path: KeyPath | None = None, code: str = SPEC_INVALID) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
@@ -197,7 +197,7 @@ def _check_hyper_parameters(spec: JobSpec) -> None:
     model = resolve_model(spec.base_model)
     bounds = {b.name: b for b in model.hyperparameters}
     for name, value in spec.hyper_parameters.items():
-        path: Path = ("hyperParameters", name)
+        path: KeyPath = ("hyperParameters", name)
         bound = bounds.get(name)
         if bound is None:
             known = ", ".join(sorted(bounds)) or "none"
@@ -232,16 +232,6 @@ def describe(value: object) -> str:
     return type(value).__name__
 
 
-def _looks_like_number(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        json.loads(value, parse_constant=lambda _: None)
-    except ValueError:
-        return False
-    return _NUMBER.fullmatch(value.strip()) is not None
-
-
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _NUMBER_TYPES = {"int_type": "a whole number", "float_type": "a number"}
 _CONTAINER_TYPES = {
@@ -255,7 +245,7 @@ _CONTAINER_TYPES = {
 def _type_message(kind: str, value: object) -> str:
     if kind in _NUMBER_TYPES:
         message = f"must be {_NUMBER_TYPES[kind]}, got {describe(value)}"
-        if isinstance(value, str) and _looks_like_number(value):
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
             message += f" (write {value.strip()} without quotes)"
         elif kind == "int_type" and isinstance(value, float):
             message += " (write it without a decimal point)"
@@ -338,7 +328,7 @@ def _json_error(text: str, error: orjson.JSONDecodeError) -> SpecError:
     )
 
 
-def _key_lines(text: str) -> dict[Path, int]:
+def _key_lines(text: str) -> dict[KeyPath, int]:
     try:
         return _KeyLines(text).scan()
     except SpecError:
@@ -358,9 +348,9 @@ class _KeyLines:
     def __init__(self, text: str) -> None:
         self.text = text
         self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
-        self.lines: dict[Path, int] = {}
+        self.lines: dict[KeyPath, int] = {}
 
-    def scan(self) -> dict[Path, int]:
+    def scan(self) -> dict[KeyPath, int]:
         self._value(0, ())
         return self.lines
 
@@ -371,7 +361,7 @@ class _KeyLines:
         match = self._SPACE.match(self.text, pos)
         return match.end() if match else pos
 
-    def _value(self, pos: int, path: Path) -> int:
+    def _value(self, pos: int, path: KeyPath) -> int:
         text = self.text
         pos = self._skip(pos)
         if len(path) > MAX_SPEC_DEPTH:
@@ -397,7 +387,7 @@ class _KeyLines:
         assert isinstance(decoded, str)
         return decoded, literal.end()
 
-    def _object(self, pos: int, path: Path) -> int:
+    def _object(self, pos: int, path: KeyPath) -> int:
         text = self.text
         pos = self._skip(pos)
         if text[pos] == "}":
@@ -418,7 +408,7 @@ class _KeyLines:
                 continue
             return pos + 1  # the '}'
 
-    def _array(self, pos: int, path: Path) -> int:
+    def _array(self, pos: int, path: KeyPath) -> int:
         text = self.text
         pos = self._skip(pos)
         if text[pos] == "]":
@@ -435,11 +425,11 @@ class _KeyLines:
             return pos + 1  # the ']'
 
 
-def _dotted(path: Path) -> str:
+def _dotted(path: KeyPath) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _duplicate(key: str, path: Path, first: int, again: int) -> SpecError:
+def _duplicate(key: str, path: KeyPath, first: int, again: int) -> SpecError:
     inside = f"in {_dotted(path)}" if path else "at the top level"
     return SpecError(
         f'job.json: key "{key}" appears twice {inside} (lines {first} and {again}); '
@@ -463,7 +453,7 @@ class SpecError(ValueError):
         self.code = code
 
     @classmethod
-    def from_validation(cls, error: object, lines: dict[Path, int] | None = None) -> SpecError:
+    def from_validation(cls, error: object, lines: dict[KeyPath, int] | None = None) -> SpecError:
         """One SpecError for all of pydantic's complaints; ``lines`` (key path → line) gives the
         line of the first one that can be placed."""
         from pydantic import ValidationError
@@ -473,7 +463,7 @@ class SpecError(ValueError):
         codes: set[str] = set()
         line: int | None = None
         for item in error.errors(include_url=False):
-            path: Path = tuple(item["loc"])
+            path: KeyPath = tuple(item["loc"])
             ctx_error = item.get("ctx", {}).get("error")
             kind = item["type"]
             if isinstance(ctx_error, SpecRuleError):
@@ -522,7 +512,7 @@ _FIELD_ALIASES: dict[str, str] = {
 }
 
 
-def _line_of(path: Path, lines: dict[Path, int]) -> int | None:
+def _line_of(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
     while path:
         if path in lines:
             return lines[path]
