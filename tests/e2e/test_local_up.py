@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -38,12 +39,20 @@ def _read_until(lines: queue.Queue[str], marker: str, timeout: float) -> str:
     raise AssertionError(f"{marker!r} not printed within {timeout}s:\n{''.join(seen)}")
 
 
-def test_local_up_serves_uploads_from_another_process() -> None:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_local_up_serves_uploads_from_another_process(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    port, env_file = _free_port(), tmp_path / "local.env"
+    command = ["local", "up", "--port", str(port), "--env-file", str(env_file), "--quiet"]
     process = subprocess.Popen(
-        [sys.executable, "-c", "from tailor.cli.main import main; main()", "local", "up"],
+        [sys.executable, "-c", "from tailor.cli.main import main; main()", *command],
         cwd=ROOT,
-        env={**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+        env={**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "80"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -62,7 +71,14 @@ def test_local_up_serves_uploads_from_another_process() -> None:
         banner = _read_until(lines, "Dispatching", timeout=60)
         exported = dict(re.findall(r"^export (\w+)=(\S+)$", banner, flags=re.MULTILINE))
         assert {"AWS_ENDPOINT_URL", "DATA_BUCKET", "ARTIFACTS_BUCKET"} <= set(exported)
-        assert "SIMULATED" in banner and "EMULATED" in banner
+        assert exported["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"  # the fixed --port
+        # --env-file holds the same export lines, ready for `source`
+        assert dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), flags=re.MULTILINE)) == exported
+        # A short, honest summary; the full tables only with --verbose.
+        assert "emulated: S3, SQS, EventBridge, DynamoDB" in banner
+        assert "simulated: nothing yet" in banner and "not available locally: Bedrock" in banner
+        assert "Resources:" not in banner and "--verbose" in banner
+        assert len(banner.splitlines()) < 25, banner
 
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
@@ -100,3 +116,33 @@ def test_local_up_serves_uploads_from_another_process() -> None:
     output = "".join(lines.queue)
     assert process.returncode == 0, output
     assert "1 invocation(s)" in output and "Local stack stopped" in output
+    # One human line per run transition, with the whole run id.
+    received = re.search(r"^\d\d:\d\d:\d\d run (parcels-[0-9a-f]{20}) RECEIVED$", output, flags=re.MULTILINE)
+    assert received, output
+    assert re.search(rf"^\d\d:\d\d:\d\d run {received.group(1)} REJECTED \(", output, flags=re.MULTILINE), (
+        output
+    )
+
+
+def test_local_up_refuses_a_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from tailor.cli.main import main; main()",
+                "local",
+                "up",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr == f"error: port {port} on 127.0.0.1 is in use: pass another --port, or 0 for any\n"

@@ -6,11 +6,17 @@ Heavy imports (moto, rich, yaml, boto3) happen inside the commands: ``tailor --h
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tailor.local.stack import LocalStack
 
 local_app = typer.Typer(
     name="local",
@@ -19,52 +25,113 @@ local_app = typer.Typer(
 )
 
 _TEMPLATE_HELP = "template.yaml to build the stack from (default: found from the working directory)"
+TemplateOption = Annotated[
+    Path | None, typer.Option("--template", "-t", metavar="PATH", help=_TEMPLATE_HELP, show_default=False)
+]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def env_lines(env: dict[str, str]) -> list[str]:
+    """``export NAME=value`` lines a POSIX shell can ``source``."""
+    return [f"export {name}={value}" for name, value in env.items()]
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "# tailor local up: the local stack's environment (source it; rewritten at every start)\n"
+    path.write_text(header + "\n".join(env_lines(env)) + "\n", encoding="utf-8")
 
 
 @local_app.command()
 def up(
-    template: Path | None = typer.Option(None, "--template", "-t", help=_TEMPLATE_HELP),
-    port: int = typer.Option(0, help="port for the moto server on 127.0.0.1 (0: any free port)"),
-    time_scale: float = typer.Option(
-        0.01, help="factor on queue visibility timeouts (the ingest queue's 1800 s become 18 s)"
-    ),
-    schedules: bool = typer.Option(True, help="fire schedule rules / Scheduler schedules on their clock"),
-    schedule_time_scale: float = typer.Option(1.0, help="factor on rate() schedules (cron keeps wall time)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="do not echo the functions' log lines"),
+    template: TemplateOption = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", metavar="PORT", help="port for the moto server on 127.0.0.1 (0: any free port)"
+        ),
+    ] = 0,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            metavar="PATH",
+            help="also write the export lines to PATH (`source PATH` in another shell)",
+            show_default=False,
+        ),
+    ] = None,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            "--time-scale",
+            metavar="F",
+            help="factor on queue visibility timeouts (the ingest queue's 1800 s become 18 s)",
+        ),
+    ] = 0.01,
+    no_schedules: Annotated[
+        bool,
+        typer.Option(
+            "--no-schedules", help="do not fire schedule rules / Scheduler schedules on their clock"
+        ),
+    ] = False,
+    schedule_time_scale: Annotated[
+        float,
+        typer.Option(
+            "--schedule-time-scale", metavar="F", help="factor on rate() schedules (cron keeps wall time)"
+        ),
+    ] = 1.0,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="print the full summary: every resource, gap and note"),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="do not echo the functions' log lines")
+    ] = False,
 ) -> None:
     """Start the local stack, print how to reach it, and play Lambda until Ctrl-C."""
     from rich.console import Console
 
     from tailor.local.stack import LocalStack
 
-    console = Console()
+    if port and not _port_free(port):
+        sys.stderr.write(f"error: port {port} on 127.0.0.1 is in use: pass another --port, or 0 for any\n")
+        raise typer.Exit(2)
+    console = Console(highlight=False)
     stack = LocalStack(template, time_scale=time_scale, port=port, echo_logs=None if quiet else sys.stdout)
     with stack:
-        stack.describe()
-        console.print()
-        console.print("[bold]Outputs[/]")
-        for name, value in stack.outputs.items():
-            console.print(f"  {name} = {value}", highlight=False, soft_wrap=True)
-        console.print()
-        console.print("[bold]Point the tailor CLI or boto3 at this stack (another shell):[/]")
-        for name, value in stack.client_env().items():
-            print(f"export {name}={value}")
-        console.print()
-        console.print(
-            f"[bold green]Dispatching[/] (started in {stack.startup_seconds:.2f} s). Ctrl-C to stop."
-        )
+        _print_banner(console, stack, verbose=verbose, env_file=env_file)
+        watcher = _run_watcher(stack)
 
         def firings(fired: list[Any]) -> None:
             for firing in fired:
                 status = f"[red]{firing.error}[/]" if firing.error else "[green]ok[/]"
                 console.print(f"schedule {firing.schedule_id} → {firing.target}: {status}")
 
+        def transitions() -> None:
+            if watcher is None:
+                return
+            for transition in watcher.poll():
+                console.print(transition.line(), soft_wrap=True)
+
         def terminate(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, terminate)  # stop as cleanly on `kill` as on Ctrl-C
         try:
-            stack.serve(schedules=schedules, schedule_time_scale=schedule_time_scale, on_firing=firings)
+            stack.serve(
+                schedules=not no_schedules,
+                schedule_time_scale=schedule_time_scale,
+                on_firing=firings,
+                on_tick=transitions,
+            )
         except KeyboardInterrupt:
             console.print()
         for function_id, stats in stack.dispatcher.stats.items():
@@ -75,11 +142,50 @@ def up(
     console.print("Local stack stopped; its state is gone.")
 
 
+def _print_banner(console: Console, stack: LocalStack, *, verbose: bool, env_file: Path | None) -> None:
+    summary = stack.summary()
+    if verbose:
+        console.print(summary.render(), soft_wrap=True, markup=False)
+        console.print()
+        console.print("[bold]Outputs[/]")
+        for name, value in stack.outputs.items():
+            console.print(f"  {name} = {value}", soft_wrap=True)
+    else:
+        for line in summary.short():
+            console.print(line, markup=False)
+    console.print()
+    env = stack.client_env()
+    console.print("[bold]Point the tailor CLI or boto3 at this stack (another shell):[/]")
+    for line in env_lines(env):
+        print(line)  # plain: copyable, never wrapped
+    if env_file is not None:
+        write_env_file(env_file, env)
+        console.print(f"(also written to {env_file}: `source {env_file}`)", soft_wrap=True)
+    console.print()
+    console.print(f"[bold green]Dispatching[/] (started in {stack.startup_seconds:.2f} s). Ctrl-C to stop.")
+
+
+def _run_watcher(stack: LocalStack) -> Any:
+    from tailor.local.runlog import RunWatcher
+    from tailor.local.stack import LocalStackError
+
+    try:
+        table = stack.env_value("RUNS_TABLE")
+    except LocalStackError:
+        return None  # a template without a runs table: nothing to follow
+    return RunWatcher(stack.client("dynamodb"), table)
+
+
 @local_app.command()
 def demo(
-    template: Path | None = typer.Option(None, "--template", "-t", help=_TEMPLATE_HELP),
-    time_scale: float = typer.Option(0.001, help="factor on queue visibility timeouts"),
-    timeout: float = typer.Option(60.0, help="seconds to wait for the stack to become idle"),
+    template: TemplateOption = None,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", metavar="F", help="factor on queue visibility timeouts")
+    ] = 0.001,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="seconds to wait for the stack to become idle"),
+    ] = 60.0,
 ) -> None:
     """Upload a good and a broken dataset to a fresh local stack and show what happens."""
     from rich.console import Console

@@ -394,11 +394,16 @@ class LocalStack:
         schedules: bool = True,
         schedule_time_scale: float = 1.0,
         on_firing: Any = None,
+        on_tick: Any = None,
     ) -> None:
-        """Dispatch and fire schedules on their clock until ``stop`` is set (or Ctrl-C)."""
+        """Dispatch and fire schedules on their clock until ``stop`` is set (or Ctrl-C).
+
+        ``on_tick()`` is called after every round (``tailor local up`` reports run transitions)."""
         stop = stop or threading.Event()
         while not stop.is_set():
             handled = self.dispatcher.poll_once()
+            if on_tick is not None:
+                on_tick()
             if schedules:
                 firings = self.scheduler.tick(time_scale=schedule_time_scale)
                 if firings and on_firing is not None:
@@ -545,12 +550,18 @@ class LocalStack:
                     f"local scheduler — {len(provisioner.schedules)} schedule(s) (moto never fires them)",
                 )
             )
-        summary.simulated = [
+        # Only what has a simulator is "simulated" (none yet: the Bedrock simulator comes with the
+        # status service). The rest of Tailor's AWS surface is plainly not available locally.
+        summary.simulated = []
+        summary.not_available = [
             Part(
                 "Bedrock model customization",
-                "no simulator yet (it arrives in a later issue): nothing trains locally",
+                "no simulator yet (a later issue): nothing trains locally, no job is submitted",
             ),
-            Part("Device fleet (IoT Jobs, device agent)", "no simulator yet (a later issue)"),
+            Part(
+                "Device fleet (IoT Jobs, device agent)",
+                "no IoT jobs data plane or device simulator yet (a later issue)",
+            ),
         ]
         summary.not_emulated = [
             Part("IAM", "roles and policies resolve to ARNs; permissions are never checked"),

@@ -463,10 +463,13 @@ def test_describe_says_what_is_emulated_simulated_and_skipped(stack: LocalStack)
         "Schedules",
     }
     assert "in-process dispatcher" in next(p.how for p in summary.emulated if p.name == "Lambda")
-    assert {p.name for p in summary.simulated} == {
+    # Honest: nothing has a simulator yet, so nothing is "simulated"; Bedrock and devices say so.
+    assert summary.simulated == []
+    assert {p.name for p in summary.not_available} == {
         "Bedrock model customization",
         "Device fleet (IoT Jobs, device agent)",
     }
+    assert "SIMULATED (a local stand-in, no AWS API behind it):\n  - nothing yet" in text
     assert any(s.startswith("Thing (AWS::IoT::Thing)") for s in summary.skipped)
     notes = "\n".join(summary.notes)
     assert "S3AllRule: aws.s3 pattern without detail-type" in notes
@@ -476,5 +479,23 @@ def test_describe_says_what_is_emulated_simulated_and_skipped(stack: LocalStack)
     assert statuses["BatchFunction"] == statuses["BatchMapping"] == statuses["TickRule"] == "played"
     assert statuses["FunctionRole"] == "resolved"
     assert statuses["LocalObserver"] == "local"
-    for heading in ("EMULATED", "SIMULATED", "NOT EMULATED", "Resources:", "Skipped:", "Notes:"):
+    for heading in (
+        "EMULATED",
+        "SIMULATED",
+        "NOT AVAILABLE LOCALLY",
+        "NOT EMULATED",
+        "Resources:",
+        "Skipped:",
+        "Notes:",
+    ):
         assert heading in text
+
+
+def test_the_short_summary_says_what_runs_in_a_few_lines(stack: LocalStack) -> None:
+    lines = stack.summary().short()
+    assert len(lines) <= 5
+    text = "\n".join(lines)
+    assert "emulated: S3, SQS, EventBridge, DynamoDB" in text and "Lambda" in text
+    assert "simulated: nothing yet" in text
+    assert "not available locally: Bedrock model customization" in text
+    assert "--verbose" in text and "Resources:" not in text
