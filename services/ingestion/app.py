@@ -7,6 +7,8 @@ the rest of the batch goes on.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from functools import cache
 from typing import Any
 
@@ -18,6 +20,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 
 from tailor.events.aws import S3ObjectCreatedRecord
 from tailor.ingestion import IngestionDeps, ingest_object
+from tailor.runtime import Deadline
 
 logger = Logger()
 metrics = Metrics()
@@ -47,12 +50,16 @@ def _deps() -> IngestionDeps:
         runs=DynamoRunStore(settings.runs_table),
         bus=EventBridgePublisher(settings.bus_name),
         artifacts_bucket=settings.artifacts_bucket,
+        hyperpod_configured=bool(os.environ.get("HYPERPOD_CLUSTER")),
     )
 
 
-def record_handler(record: S3ObjectCreatedRecord) -> None:
+def record_handler(record: S3ObjectCreatedRecord, lambda_context: Any = None) -> None:
+    # Stop taking records before the timeout: the rest are failed items, retried later.
+    deadline = Deadline.of_lambda(lambda_context) if lambda_context is not None else Deadline.unlimited()
+    deadline.check()
     try:
-        result = ingest_object(record.body.detail, _deps())
+        result = ingest_object(record.body.detail, dataclasses.replace(_deps(), deadline=deadline))
     except Exception:
         # BatchProcessor turns this into a failed item without logging it: say why, here.
         logger.exception(
@@ -60,7 +67,7 @@ def record_handler(record: S3ObjectCreatedRecord) -> None:
             extra={"message_id": record.messageId, "key": record.body.detail.object.key},
         )
         raise
-    # IngestValidated, IngestRejected, IngestAlreadyDone, IngestObjectGone
+    # IngestValidated, IngestRejected, IngestJoined, IngestAlreadyDone, IngestObjectGone
     metric = "Ingest" + result.outcome.value.title().replace("-", "")
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 

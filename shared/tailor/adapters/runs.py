@@ -1,17 +1,34 @@
-"""Runs table: guarded state transitions with conditional writes; sparse index of active runs."""
+"""Runs table: guarded, monotonic state transitions with conditional writes; typed facts; the
+sparse index of active runs.
+
+Both stores follow one contract (tests/unit/adapters/test_runs.py runs it against each): a
+transition already applied, stale or out of order is a no-op (False); a forward move the state
+machine does not allow raises InvalidTransitionError; every write to a missing run raises
+RunNotFoundError.
+"""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from tailor.adapters import aws
-from tailor.jobs.run import HistoryEntry, RunRecord, utcnow_iso
-from tailor.jobs.state import ACTIVE, InvalidTransitionError, RunStatus, sources_of
+from tailor.jobs.run import HistoryEntry, RunFacts, RunRecord, to_source_time, utcnow_iso
+from tailor.jobs.state import (
+    ACTIVE,
+    InvalidTransitionError,
+    RunNotFoundError,
+    RunStatus,
+    Verdict,
+    judge,
+    sources_of,
+)
 
 ACTIVE_INDEX = "ActiveRunsIndex"
 ACTIVE_FLAG = "1"
+_CONFLICT_RETRIES = 5
 
 
 class RunStore(Protocol):
@@ -22,10 +39,25 @@ class RunStore(Protocol):
     def get(self, run_id: str) -> RunRecord | None: ...
 
     def transition(
-        self, run_id: str, target: RunStatus, *, reason: str | None = None, attributes: Mapping[str, str] = {}
+        self,
+        run_id: str,
+        target: RunStatus,
+        *,
+        reason: str | None = None,
+        facts: RunFacts | None = None,
+        source_time: datetime | str | None = None,
     ) -> bool:
-        """Move to ``target`` if allowed from the current state. True if applied now, False if the
-        run was already in ``target`` (a replay). InvalidTransitionError otherwise."""
+        """Move to ``target`` and record ``facts``. True if applied now; False if it was a no-op
+        (already there, stale by state rank or by ``source_time``). InvalidTransitionError for a
+        forward move the machine does not allow; RunNotFoundError for a missing run."""
+        ...
+
+    def add_facts(self, run_id: str, facts: RunFacts) -> None:
+        """Record facts without a status change. RunNotFoundError for a missing run."""
+        ...
+
+    def record_join(self, run_id: str, upload_uri: str) -> None:
+        """Count an upload of identical content that joined this run."""
         ...
 
     def mark_published(self, run_id: str, detail_type: str) -> bool:
@@ -37,6 +69,10 @@ class RunStore(Protocol):
     def list_recent(self, limit: int = 20) -> list[RunRecord]:
         """The most recently updated runs, newest first (a table scan: for people, not hot paths)."""
         ...
+
+
+def _verdict(record: RunRecord, target: RunStatus, source_time: str | None) -> Verdict:
+    return judge(record.status, target, current_source_time=record.source_time, source_time=source_time)
 
 
 class DynamoRunStore:
@@ -69,6 +105,7 @@ class DynamoRunStore:
         item = record.model_dump(mode="json", by_alias=True)
         item["published"] = None  # a string set cannot be empty: added by mark_published
         item = {k: v for k, v in item.items() if v is not None}
+        item["facts"] = record.facts.set_fields()  # a map must exist for SET facts.x = …
         if record.status in ACTIVE:
             item["activeFlag"] = ACTIVE_FLAG
         try:
@@ -88,51 +125,109 @@ class DynamoRunStore:
         item = resp.get("Item")
         return self._to_record(item) if item else None
 
-    def transition(
-        self, run_id: str, target: RunStatus, *, reason: str | None = None, attributes: Mapping[str, str] = {}
-    ) -> bool:
-        now = utcnow_iso()
-        sources = sorted(sources_of(target))
-        entry = HistoryEntry(status=target, at=now, reason=reason).model_dump(mode="json", exclude_none=True)
-        names = {"#s": "status", "#u": "updatedAt", "#h": "history"}
-        values: dict[str, Any] = {
-            ":t": {"S": target.value},
-            ":now": {"S": now},
-            ":h": {"L": [self._serialize(entry)]},
-        }
-        sets = ["#s = :t", "#u = :now", "#h = list_append(#h, :h)"]
-        if attributes:
-            names["#a"] = "attributes"
-        for index, (key, value) in enumerate(attributes.items()):
+    def _fact_sets(self, facts: RunFacts | None, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+        sets: list[str] = []
+        if facts is None:
+            return sets
+        for index, (key, value) in enumerate(facts.set_fields().items()):
+            names["#f"] = "facts"
             names[f"#k{index}"] = key
-            values[f":v{index}"] = {"S": value}
-            sets.append(f"#a.#k{index} = :v{index}")
-        if target in ACTIVE:
-            values[":on"] = {"S": ACTIVE_FLAG}
-            update = "SET " + ", ".join([*sets, "activeFlag = :on"])
-        else:
-            update = "SET " + ", ".join(sets) + " REMOVE activeFlag"
-        placeholders = []
-        for index, source in enumerate(sources):
-            values[f":f{index}"] = {"S": source.value}
-            placeholders.append(f":f{index}")
-        if not placeholders:
+            values[f":v{index}"] = self._serialize(value)
+            sets.append(f"#f.#k{index} = :v{index}")
+        return sets
+
+    def transition(
+        self,
+        run_id: str,
+        target: RunStatus,
+        *,
+        reason: str | None = None,
+        facts: RunFacts | None = None,
+        source_time: datetime | str | None = None,
+    ) -> bool:
+        when = to_source_time(source_time)
+        sources = sorted(sources_of(target))
+        if not sources:
             raise InvalidTransitionError(run_id, None, target)
+        for _ in range(_CONFLICT_RETRIES):
+            now = utcnow_iso()
+            entry = HistoryEntry(status=target, at=now, reason=reason).model_dump(
+                mode="json", exclude_none=True
+            )
+            names = {"#s": "status", "#u": "updatedAt", "#h": "history"}
+            values: dict[str, Any] = {
+                ":t": {"S": target.value},
+                ":now": {"S": now},
+                ":h": {"L": [self._serialize(entry)]},
+            }
+            sets = [
+                "#s = :t",
+                "#u = :now",
+                "#h = list_append(#h, :h)",
+                *self._fact_sets(facts, names, values),
+            ]
+            condition = f"#s IN ({', '.join(f':f{i}' for i in range(len(sources)))})"
+            values.update({f":f{i}": {"S": s.value} for i, s in enumerate(sources)})
+            if when is not None:
+                names["#st"] = "sourceTime"
+                values[":st"] = {"S": when}
+                sets.append("#st = :st")
+                condition += " AND (attribute_not_exists(#st) OR #st <= :st)"
+            if target in ACTIVE:
+                values[":on"] = {"S": ACTIVE_FLAG}
+                update = "SET " + ", ".join([*sets, "activeFlag = :on"])
+            else:
+                update = "SET " + ", ".join(sets) + " REMOVE activeFlag"
+            try:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key={"runId": {"S": run_id}},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                current = self.get(run_id)
+                if current is None:
+                    raise RunNotFoundError(run_id) from None
+                verdict = _verdict(current, target, when)
+                if verdict is Verdict.NO_OP:
+                    return False
+                if verdict is Verdict.INVALID:
+                    raise InvalidTransitionError(run_id, current.status, target) from None
+                continue  # the run moved between our read and write: judge again
+            return True
+        raise RuntimeError(f"run {run_id}: gave up moving it to {target.value} after repeated conflicts")
+
+    def add_facts(self, run_id: str, facts: RunFacts) -> None:
+        names: dict[str, str] = {"#u": "updatedAt"}
+        values: dict[str, Any] = {":now": {"S": utcnow_iso()}}
+        sets = self._fact_sets(facts, names, values)
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"runId": {"S": run_id}},
-                UpdateExpression=update,
-                ConditionExpression=f"#s IN ({', '.join(placeholders)})",
+                UpdateExpression="SET " + ", ".join(["#u = :now", *sets]),
+                ConditionExpression="attribute_exists(runId)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except self.client.exceptions.ConditionalCheckFailedException:
-            current = self.get(run_id)
-            if current is not None and current.status is target:
-                return False
-            raise InvalidTransitionError(run_id, current.status if current else None, target) from None
-        return True
+            raise RunNotFoundError(run_id) from None
+
+    def record_join(self, run_id: str, upload_uri: str) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"runId": {"S": run_id}},
+                UpdateExpression="ADD joinedUploads :one SET #f.lastJoinedUpload = :u",
+                ConditionExpression="attribute_exists(runId)",
+                ExpressionAttributeNames={"#f": "facts"},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":u": {"S": upload_uri}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            raise RunNotFoundError(run_id) from None
 
     def mark_published(self, run_id: str, detail_type: str) -> bool:
         try:
@@ -144,6 +239,8 @@ class DynamoRunStore:
                 ExpressionAttributeValues={":p": {"SS": [detail_type]}, ":d": {"S": detail_type}},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
+            if self.get(run_id) is None:
+                raise RunNotFoundError(run_id) from None
             return False
         return True
 
@@ -172,6 +269,12 @@ class DynamoRunStore:
         return sorted(records, key=lambda r: r.updated_at, reverse=True)[:limit]
 
 
+def _merged(current: RunFacts, update: RunFacts | None) -> RunFacts:
+    if update is None:
+        return current
+    return current.model_copy(update={k: v for k, v in update if v is not None})
+
+
 class InMemoryRunStore:
     """Fake RunStore with the same guarded semantics, for unit tests."""
 
@@ -188,25 +291,51 @@ class InMemoryRunStore:
         found = self.records.get(run_id)
         return copy.deepcopy(found) if found else None
 
-    def transition(
-        self, run_id: str, target: RunStatus, *, reason: str | None = None, attributes: Mapping[str, str] = {}
-    ) -> bool:
+    def _existing(self, run_id: str) -> RunRecord:
         record = self.records.get(run_id)
         if record is None:
+            raise RunNotFoundError(run_id)
+        return record
+
+    def transition(
+        self,
+        run_id: str,
+        target: RunStatus,
+        *,
+        reason: str | None = None,
+        facts: RunFacts | None = None,
+        source_time: datetime | str | None = None,
+    ) -> bool:
+        if not sources_of(target):
             raise InvalidTransitionError(run_id, None, target)
-        if record.status not in sources_of(target):
-            if record.status is target:
-                return False
+        record = self._existing(run_id)
+        when = to_source_time(source_time)
+        verdict = _verdict(record, target, when)
+        if verdict is Verdict.NO_OP:
+            return False
+        if verdict is Verdict.INVALID:
             raise InvalidTransitionError(run_id, record.status, target)
         now = utcnow_iso()
         record.status = target
         record.updated_at = now
         record.history.append(HistoryEntry(status=target, at=now, reason=reason))
-        record.attributes.update(attributes)
+        record.facts = _merged(record.facts, facts)
+        if when is not None:
+            record.source_time = when
         return True
 
+    def add_facts(self, run_id: str, facts: RunFacts) -> None:
+        record = self._existing(run_id)
+        record.facts = _merged(record.facts, facts)
+        record.updated_at = utcnow_iso()
+
+    def record_join(self, run_id: str, upload_uri: str) -> None:
+        record = self._existing(run_id)
+        record.joined_uploads += 1
+        record.facts = _merged(record.facts, RunFacts(last_joined_upload=upload_uri))
+
     def mark_published(self, run_id: str, detail_type: str) -> bool:
-        record = self.records[run_id]
+        record = self._existing(run_id)
         if detail_type in record.published:
             return False
         record.published.append(detail_type)

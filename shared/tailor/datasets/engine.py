@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from tailor.datasets.codes import IssueCode
@@ -87,9 +88,12 @@ def validate_dataset(
     checker = spec.build(issues)
     files: list[FileCount] = []
     for source, role in sources:
-        scan = _scan_file(source, spec, checker, issues, object_store, progress, workers)
-        if scan is not None:
-            files.append(FileCount(file=scan.file, role=role, records=scan.records, bytes=scan.bytes))
+        scanned = _scan_file(source, spec, checker, issues, object_store, progress, workers)
+        if scanned is not None:
+            scan, sha256 = scanned
+            files.append(
+                FileCount(file=scan.file, role=role, records=scan.records, bytes=scan.bytes, sha256=sha256)
+            )
 
     checker.finish(training.display)
     if isinstance(checker, ConversationChecker) and training.is_s3:
@@ -137,28 +141,46 @@ def _scan_file(
     store: ObjectStore | None,
     progress: Callable[[int], None] | None,
     workers: int | None,
-) -> FileScan | None:
+) -> tuple[FileScan, str | None] | None:
+    """The file's tallies and the sha256 of its bytes (None after a parallel scan), or None when it
+    could not be read (reported)."""
+    from tailor.adapters.object_store import ObjectNotFoundError, ObjectUnreadableError
+
     file = source.display
     if not source.name.endswith(".jsonl"):
         issues.warning(IssueCode.FILE_EXTENSION, file, None, f"{source.name!r} does not end in .jsonl")
+    digest: hashlib._Hash | None = None
     try:
         scan = _parallel_scan(source, spec, checker, issues, progress, workers)
         if scan is None:
-            scan = checker.scan(file, LineBatcher(source.iter_chunks(store), progress=progress))
-    except (FileNotFoundError, NotADirectoryError):
+            # The sha256 of what was validated comes from the same stream: no second read.
+            digest = hashlib.sha256()
+            chunks = _hashed(source.iter_chunks(store), digest)
+            scan = checker.scan(file, LineBatcher(chunks, progress=progress))
+    except (FileNotFoundError, NotADirectoryError, ObjectNotFoundError) as error:
+        if source.is_s3 and not isinstance(error, ObjectNotFoundError):
+            raise
         issues.error(IssueCode.FILE_MISSING, file, None, f"{file} does not exist")
         return None
-    except Exception as error:
-        if type(error).__name__ == "ObjectNotFoundError":
-            issues.error(IssueCode.FILE_MISSING, file, None, f"{file} does not exist")
-            return None
-        if not _is_read_error(error):
-            raise  # a bug, not a property of the data: let it surface
-        # An unreadable source still yields a report (the Lambda publishes it), not a crash.
+    except ObjectUnreadableError as error:
+        issues.error(IssueCode.FILE_UNREADABLE, file, None, str(error), error.hint)
+        return None
+    except OSError as error:
+        # Only a local file's I/O error is a finding. botocore's timeouts and connection errors are
+        # OSErrors too (through requests' exceptions): from S3 they are transient and must fail the
+        # message so that it is retried, never reject the dataset.
+        if source.is_s3 or _is_aws_error(error):
+            raise
         issues.error(IssueCode.FILE_UNREADABLE, file, None, f"{file} could not be read: {error}")
         return None
     hygiene_warnings(scan, issues)
-    return scan
+    return scan, digest.hexdigest() if digest is not None else None
+
+
+def _hashed(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterator[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
 
 
 def _parallel_scan(
@@ -183,9 +205,9 @@ def _parallel_scan(
     return parallel.scan_parallel(source, spec, checker, issues, progress, count)
 
 
-def _is_read_error(error: Exception) -> bool:
+def _is_aws_error(error: Exception) -> bool:
     # botocore is not imported here (cold start): recognise its errors by module.
-    return isinstance(error, OSError) or type(error).__module__.startswith(("botocore", "urllib3"))
+    return type(error).__module__.startswith(("botocore", "urllib3", "s3transfer"))
 
 
 def _check_media_in_s3(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tailor.adapters.object_store import ObjectStore
+from tailor.adapters.object_store import ObjectNotFoundError, ObjectStore, ObjectUnreadableError
 from tailor.datasets.codes import IssueCode
 from tailor.datasets.conversation import MediaRef
 from tailor.datasets.report import IssueCollector
@@ -116,13 +116,17 @@ class Probe:
 
 
 def probe(store: ObjectStore, bucket: str, key: str) -> Probe:
+    """Only findings (missing, access denied, archived) become a Probe; a transient S3 error
+    (SlowDown, 5xx, timeout) propagates: the message is retried, the dataset is not rejected."""
     try:
         info = store.head(bucket, key)
         if info is None:
             return Probe(missing=True)
-        header = store.get_range(bucket, key, 0, HEADER_BYTES)
-    except Exception as error:  # any S3 failure is reported on the lines that use the object
-        return Probe(problem=f"{type(error).__name__}: {error}")
+        header = store.get_range(bucket, key, 0, HEADER_BYTES, version_id=info.pinned_version)
+    except ObjectNotFoundError:  # deleted between the HEAD and the GET
+        return Probe(missing=True)
+    except ObjectUnreadableError as error:
+        return Probe(problem=error.reason)
     kind = sniff(header)
     return Probe(size=info.size, sniffed=kind, dimensions=image_size(header, kind) if kind else None)
 

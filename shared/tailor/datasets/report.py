@@ -49,6 +49,8 @@ class FileCount(BaseModel):
     role: FileRole
     records: int = 0
     bytes: int = 0
+    # sha256 of the bytes validated (computed from the validation stream; None for a parallel scan).
+    sha256: str | None = None
 
 
 class TokenEstimate(BaseModel):

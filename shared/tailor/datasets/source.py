@@ -21,16 +21,18 @@ class DatasetSource:
     path: Path | None = None
     bucket: str | None = None
     key: str | None = None
+    # The exact S3 object version to read (None: the newest, e.g. an unversioned bucket or the CLI).
+    version_id: str | None = None
 
     @classmethod
     def local(cls, path: str | Path) -> DatasetSource:
         return cls(kind="local", path=Path(path))
 
     @classmethod
-    def s3(cls, bucket: str, key: str) -> DatasetSource:
+    def s3(cls, bucket: str, key: str, version_id: str | None = None) -> DatasetSource:
         if not bucket or not key:
             raise ValueError(f"an S3 source needs a bucket and a key, got s3://{bucket}/{key}")
-        return cls(kind="s3", bucket=bucket, key=key)
+        return cls(kind="s3", bucket=bucket, key=key, version_id=version_id)
 
     @classmethod
     def parse(cls, value: str | Path) -> DatasetSource:
@@ -68,7 +70,7 @@ class DatasetSource:
                 return None
         if store is None:
             return None
-        info = store.head(str(self.bucket), str(self.key))
+        info = store.head(str(self.bucket), str(self.key), version_id=self.version_id)
         return info.size if info else None
 
     def iter_chunks(self, store: ObjectStore | None = None, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -81,7 +83,7 @@ class DatasetSource:
             return
         if store is None:
             raise ValueError(f"{self.display}: an object store is needed to read from S3")
-        yield from store.iter_chunks(str(self.bucket), str(self.key), chunk_size)
+        yield from store.iter_chunks(str(self.bucket), str(self.key), chunk_size, version_id=self.version_id)
 
 
 def iter_file_range(path: Path, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

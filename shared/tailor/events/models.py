@@ -6,12 +6,11 @@ Field names are snake_case in Python and camelCase on the wire (see ``WireModel`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tailor.events.base import WireModel
-from tailor.jobs.spec import JobSpec
 
 
 class EventData(WireModel):
@@ -21,13 +20,63 @@ class EventData(WireModel):
 # --- ingestion -------------------------------------------------------------------------------
 
 
+class SnapshotFile(WireModel):
+    """An immutable, content-addressed copy of exactly the bytes that were validated."""
+
+    uri: str
+    sha256: str
+    bytes: int
+
+
+class DatasetSnapshot(WireModel):
+    """What Bedrock is given: never the user's key, which can be overwritten after validation."""
+
+    training: SnapshotFile
+    validation: SnapshotFile | None = None
+
+
 class DatasetFiles(WireModel):
+    # Where the user put the data (for people); Bedrock is given ``snapshot``.
     training_uri: str
     validation_uri: str | None = None
     spec_uri: str | None = None
-    # Identity of the object that triggered the run (what the run id is derived from).
+    # The object that triggered the run and the exact version that was read.
     trigger_uri: str
     trigger_version: str
+    # Version ids of the data files as validated (None on an unversioned bucket).
+    training_version: str | None = None
+    validation_version: str | None = None
+    snapshot: DatasetSnapshot | None = None
+
+
+class EdgeSpecData(WireModel):
+    model: str
+    targets: list[str] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list)
+    quantize: str = "int8"
+    rollout: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobSpecData(WireModel):
+    """The job spec as carried in events: the wire model, not ``tailor.jobs.spec.JobSpec``.
+
+    No catalog checks and no strictness (the producer already validated it): a consumer must not
+    fail on a model alias it does not know yet or on a spec field added after it was deployed.
+    Unknown fields are kept (``extra="allow"``) so that a newer producer's fields pass through.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    spec_version: str = "1"
+    technique: str
+    base_model: str
+    teacher_model: str | None = None
+    training: str = "train.jsonl"
+    validation: str | None = None
+    hyper_parameters: dict[str, int | float | str] = Field(default_factory=dict)
+    custom_model_name: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    edge: EdgeSpecData | None = None
 
 
 class RecordCounts(WireModel):
@@ -47,7 +96,7 @@ class IssueSummary(WireModel):
 
 class DatasetValidated(EventData):
     run_id: str
-    spec: JobSpec
+    spec: JobSpecData
     base_model_id: str
     dataset: DatasetFiles
     records: RecordCounts

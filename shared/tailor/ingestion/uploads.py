@@ -1,18 +1,22 @@
 """Client side of ingestion: upload a dataset folder so that it starts exactly one run.
 
 Data files first, ``job.json`` last (it is the trigger). The run id is computed the way ingestion
-computes it (object version + spec digest), so the caller can follow the run immediately.
+computes it for a valid dataset (content identity: the folder, the spec digest and the sha256 of
+each data file; see ``identity.py``), so the caller can follow the run immediately. Uploading the
+same folder again joins that run instead of paying for a second job.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tailor.adapters.object_store import ObjectStore
+from tailor.ingestion.identity import content_digest, content_run_id
 from tailor.ingestion.triggers import DATASETS_PREFIX, SPEC_FILE, report_key
-from tailor.jobs.naming import bedrock_safe_key, object_version, run_id
+from tailor.jobs.naming import bedrock_safe_key
 from tailor.jobs.spec import JobSpec, parse_spec
 
 
@@ -81,22 +85,30 @@ def upload_folder(
         if on_upload:
             on_upload(data_uris[-1])
     spec_key = folder.prefix + SPEC_FILE
-    info = objects.put_bytes(
+    objects.put_bytes(
         data_bucket, spec_key, (folder.path / SPEC_FILE).read_bytes(), content_type="application/json"
     )
     spec_uri = f"s3://{data_bucket}/{spec_key}"
     if on_upload:
         on_upload(spec_uri)
-    run = run_id(
+    digest = content_digest(  # ingestion's rule (attempt 1; a retry after a failure is attempt 2)
         bucket=data_bucket,
-        key=spec_key,
-        version=object_version((info.version_id,), info.etag),  # ingestion's rule
+        location=folder.prefix,
         spec_digest=folder.spec.digest(),
-        label=folder.name,
+        data_sha256=tuple(_sha256(path) for path in folder.files),
     )
+    run = content_run_id(folder.name, digest)
     return UploadResult(
         run_id=run,
         spec_uri=spec_uri,
         data_uris=tuple(data_uris),
         report_uri=f"s3://{artifacts_bucket}/{report_key(run)}",
     )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

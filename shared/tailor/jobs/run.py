@@ -7,11 +7,24 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from tailor.events.models import DatasetSnapshot
 from tailor.jobs.state import RunStatus
 
 
 def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_source_time(moment: datetime | str | None) -> str | None:
+    """A source's timestamp in the one form stored on runs (UTC, milliseconds, ``Z``), so that
+    string order is time order."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _RunModel(BaseModel):
@@ -24,6 +37,33 @@ class HistoryEntry(_RunModel):
     reason: str | None = None
 
 
+class RunFacts(_RunModel):
+    """What is known about a run, one typed field per fact. Facts are only ever added or
+    overwritten with a newer value; a field left None in an update is left alone."""
+
+    report_uri: str | None = None
+    spec_uri: str | None = None
+    trigger_version: str | None = None
+    # Content identity: sha256 over (dataset location, spec digest, data digests); see docs/runs.md.
+    content_digest: str | None = None
+    attempt: int | None = None
+    previous_attempt: str | None = None
+    next_attempt: str | None = None
+    snapshot: DatasetSnapshot | None = None
+    last_joined_upload: str | None = None
+    # Filled by later services: submission, status, deployment.
+    job_arn: str | None = None
+    job_name: str | None = None
+    custom_model_name: str | None = None
+    output_model_arn: str | None = None
+    output_model_name: str | None = None
+    failure_message: str | None = None
+
+    def set_fields(self) -> dict[str, object]:
+        """The facts this update sets, camelCase, JSON-ready."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 class RunRecord(_RunModel):
     run_id: str
     status: RunStatus = RunStatus.RECEIVED
@@ -33,8 +73,16 @@ class RunRecord(_RunModel):
     trigger_uri: str
     created_at: str = Field(default_factory=utcnow_iso)
     updated_at: str = Field(default_factory=utcnow_iso)
+    # The newest source timestamp applied (e.g. Bedrock's lastModifiedTime): older inputs are stale.
+    source_time: str | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
-    # Free-form facts added along the way: reportUri, jobArn, outputModelArn, …
-    attributes: dict[str, str] = Field(default_factory=dict)
+    facts: RunFacts = Field(default_factory=RunFacts)
+    # Uploads of identical content that joined this run instead of starting a second job.
+    joined_uploads: int = 0
     # Detail-types already put on the bus for this run (publish-once bookkeeping).
     published: list[str] = Field(default_factory=list)
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """The scalar facts as strings, camelCase (for display)."""
+        return {k: str(v) for k, v in self.facts.set_fields().items() if not isinstance(v, dict)}

@@ -179,7 +179,7 @@ def test_inbox_drop_uses_catalog_defaults(deps: IngestionDeps) -> None:
         ("datasets/a/b/job.json", "not_a_trigger"),
         ("datasets/my data/job.json", "key_invalid"),
         ("datasets/q=1/job.json", "key_invalid"),
-        ("inbox/fine-tuning/nova-lite/my file.jsonl", "spec_invalid"),
+        ("inbox/fine-tuning/nova-lite/my file.jsonl", "key_invalid"),  # was spec_invalid (defect 9)
     ],
 )
 def test_misplaced_uploads_are_rejected_with_a_report(deps: IngestionDeps, key: str, code: str) -> None:
@@ -195,25 +195,26 @@ def test_unrelated_prefix_raises_for_the_dlq(deps: IngestionDeps) -> None:
     assert published(deps) == []
 
 
-def test_vanished_object_is_not_an_error(deps: IngestionDeps) -> None:
+def test_an_event_for_a_missing_object_still_gets_an_outcome(deps: IngestionDeps) -> None:
     event = S3ObjectCreatedDetail(bucket=S3Bucket(name=DATA), object=S3Object(key="datasets/x/job.json"))
     assert ingest_object(event, deps).outcome is IngestOutcome.OBJECT_GONE
-    assert published(deps) == []
+    assert published(deps) == ["DatasetRejected"]  # was: dropped with a log line (defect 5)
 
 
-def test_new_object_version_is_a_new_run(deps: IngestionDeps) -> None:
+def test_an_identical_new_object_version_joins_the_run(deps: IngestionDeps) -> None:
     upload(deps, "datasets/x/train.jsonl", GOOD)
     first = ingest_object(upload(deps, "datasets/x/job.json", SPEC), deps)
     second = ingest_object(upload(deps, "datasets/x/job.json", SPEC), deps)
-    assert first.run_id != second.run_id
-    assert published(deps) == ["DatasetValidated", "DatasetValidated"]
+    assert second.outcome is IngestOutcome.JOINED and first.run_id == second.run_id
+    assert published(deps) == ["DatasetValidated"]  # was: two runs, two jobs (defect 3)
 
 
-def test_unversioned_bucket_uses_the_etag(deps: IngestionDeps) -> None:
+def test_unversioned_bucket_reads_by_etag(deps: IngestionDeps) -> None:
     upload(deps, "datasets/x/train.jsonl", GOOD)
     runs = set()
-    for spec in (SPEC, SPEC + b" "):  # different bytes, same "null" version id
-        info = deps.objects.put_bytes(DATA, "datasets/x/job.json", spec)
+    for epochs in (1, 2):  # different specs, same "null" version id
+        body = orjson.dumps({**orjson.loads(SPEC), "hyperParameters": {"epochCount": epochs}})
+        info = deps.objects.put_bytes(DATA, "datasets/x/job.json", body)
         event = S3ObjectCreatedDetail(
             bucket=S3Bucket(name=DATA),
             object=S3Object(key="datasets/x/job.json", etag=info.etag, **{"version-id": "null"}),
