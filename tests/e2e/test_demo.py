@@ -37,7 +37,9 @@ def test_the_demo_tells_the_story() -> None:
 
     for words in (
         "EMULATED",
-        "SIMULATED",
+        "SIMULATED  nothing yet",
+        "NOT AVAILABLE LOCALLY",
+        "Bedrock model customization: no simulator yet",
         "DatasetValidated",
         "DatasetRejected",
         "json_invalid",
@@ -45,6 +47,25 @@ def test_the_demo_tells_the_story() -> None:
     ):
         assert words in text
     assert "The story happened." in text
+
+
+def test_the_demo_reads_well_at_80_columns() -> None:
+    """No S3 location or run id is broken across lines, no line is wider than the terminal."""
+    from rich.console import Console
+
+    from tailor.local.demo import run_demo
+
+    out = io.StringIO()
+    result = run_demo(Console(file=out, width=80, color_system=None))
+    assert result.ok
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(line for line in lines if len(line) > 80)
+    text = "\n".join(lines)
+    keys = [uri.split("/", 3)[3] for uri in result.reports]
+    keys += [e["detail"]["data"]["dataset"]["triggerUri"].split("/", 3)[3] for e in result.events]
+    run_ids = [str(r["runId"]) for r in result.runs]
+    for whole in keys + run_ids:
+        assert whole in text, f"{whole} is not printed whole (cut across lines?):\n{text}"
 
 
 def test_the_demo_command_exits_zero() -> None:

@@ -219,7 +219,7 @@ def _check(result: DemoResult) -> None:
         result.check(
             f"the {label} dataset's validation report is in the artifacts bucket",
             bool(uri) and bool(report) and "_error" not in report,
-            uri or "no reportUri in the event",
+            _key(uri) or "no reportUri in the event",
         )
     if rejected:
         report = result.reports.get(str(_data(rejected[0]).get("reportUri", "")), {})
@@ -246,34 +246,40 @@ def _check(result: DemoResult) -> None:
 
 
 # -- telling it ---------------------------------------------------------------------------------------
+#
+# Written for an 80-column terminal: S3 locations are shown as keys (the buckets are named once, at
+# the top), run ids never wrap (they are what `tailor status` takes), and only prose folds.
+
+
+def _key(uri: str) -> str:
+    """``s3://bucket/key`` → ``key`` (the demo names its two buckets once)."""
+    return _split_s3(uri)[1] if uri.startswith("s3://") else uri
 
 
 def _render_summary(console: Console, stack: LocalStack) -> None:
-    from rich.table import Table
-
     summary = stack.describe(echo=False)
-    table = Table(title="What runs where", show_lines=False, expand=False)
-    table.add_column("part")
-    table.add_column("")
-    table.add_column("how")
-    for part in summary.emulated:
-        table.add_row(part.name, "[green]EMULATED[/]", part.how)
-    for part in summary.simulated:
-        table.add_row(part.name, "[yellow]SIMULATED[/]", part.how)
-    for part in summary.not_emulated:
-        table.add_row(part.name, "[dim]not emulated[/]", part.how)
-    console.print(table)
+    console.print("[bold]What runs where[/] (`tailor local up --verbose` says how):")
+    console.print("  [green]EMULATED[/]   " + ", ".join(p.name for p in summary.emulated))
+    simulated = ", ".join(p.name for p in summary.simulated)
+    console.print(
+        "  [yellow]SIMULATED[/]  "
+        + (simulated or "nothing yet (the Bedrock simulator comes in a later issue)")
+    )
+    if summary.not_available:
+        console.print("  [red]NOT AVAILABLE LOCALLY[/]")
+        for part in summary.not_available:
+            console.print(f"    {part.name}: {part.how}")
+    if summary.not_emulated:
+        console.print("  [dim]NOT EMULATED[/] " + ", ".join(p.name for p in summary.not_emulated))
     if summary.skipped:
         console.print("[dim]skipped: " + "; ".join(summary.skipped) + "[/]")
     console.print(f"[dim]moto server {stack.endpoint_url}, started in {stack.startup_seconds:.2f} s[/]")
+    console.print(f"data bucket      {stack.env_value('DATA_BUCKET')}", soft_wrap=True)
+    console.print(f"artifacts bucket {stack.env_value('ARTIFACTS_BUCKET')}", soft_wrap=True)
 
 
 def _render_events(console: Console, result: DemoResult) -> None:
-    from rich.table import Table
-
-    table = Table(title="Events on the Tailor bus (captured by the local observer)")
-    for column in ("detail-type", "source", "run id", "dataset", "summary"):
-        table.add_column(column, overflow="fold")
+    console.print("[bold]Events on the Tailor bus[/] (captured by the local observer):")
     for event in result.events:
         data = _data(event)
         if event.get("detail-type") == "DatasetValidated":
@@ -284,31 +290,29 @@ def _render_events(console: Console, result: DemoResult) -> None:
             counts = data.get("errorCounts") or {}
             info = ", ".join(f"{code} x{n}" for code, n in counts.items()) or "-"
             style = "red"
-        table.add_row(
-            f"[{style}]{event.get('detail-type')}[/]",
-            str(event.get("source")),
-            _run_id(event),
-            _trigger(event),
-            info,
-        )
-    console.print(table)
+        console.print(f"  [{style}]{event.get('detail-type')}[/] from {event.get('source')}: {info}")
+        console.print(f"    run     {_run_id(event)}", soft_wrap=True)
+        console.print(f"    dataset {_key(_trigger(event))}", soft_wrap=True)
 
 
 def _render_reports(console: Console, result: DemoResult) -> None:
+    from rich import box
     from rich.table import Table
 
     for uri, report in result.reports.items():
         if "_error" in report:
-            console.print(f"[red]{report['_error']}[/]")
+            console.print(f"[red]{report['_error']}[/]", soft_wrap=True)
             continue
         verdict = "[green]valid[/]" if report.get("valid") else "[red]invalid[/]"
-        console.print(f"report {uri}: {verdict}, {report.get('records', '?')} record(s)")
+        console.print(f"[bold]Report[/] {verdict}, {report.get('records', '?')} record(s):")
+        console.print(f"  {_key(uri)}", soft_wrap=True)
         errors = _report_errors(report)
         if not errors:
             continue
-        table = Table(title="errors", title_justify="left")
-        for column in ("file", "line", "code", "message"):
-            table.add_column(column, overflow="fold")
+        table = Table(box=box.SIMPLE_HEAD)
+        for column in ("file", "line", "code"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("message")  # prose: wraps between words
         for issue in errors:
             table.add_row(
                 Path(str(issue.get("file") or "-")).name,
@@ -320,20 +324,16 @@ def _render_reports(console: Console, result: DemoResult) -> None:
 
 
 def _render_runs(console: Console, result: DemoResult) -> None:
+    from rich import box
     from rich.table import Table
 
-    table = Table(title="Run records (runs table)")
-    for column in ("run id", "status", "label", "trigger", "history"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="Run records (runs table)", box=box.SIMPLE_HEAD)
+    table.add_column("run id", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("history")
     for run in sorted(result.runs, key=lambda r: str(r.get("createdAt", ""))):
         history = " → ".join(str(h.get("status")) for h in run.get("history") or [] if isinstance(h, dict))
-        table.add_row(
-            str(run.get("runId")),
-            str(run.get("status")),
-            str(run.get("label")),
-            str(run.get("triggerUri")),
-            history,
-        )
+        table.add_row(str(run.get("runId")), str(run.get("status")), history)
     console.print(table)
 
 

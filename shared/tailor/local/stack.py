@@ -554,14 +554,8 @@ class LocalStack:
         # status service). The rest of Tailor's AWS surface is plainly not available locally.
         summary.simulated = []
         summary.not_available = [
-            Part(
-                "Bedrock model customization",
-                "no simulator yet (a later issue): nothing trains locally, no job is submitted",
-            ),
-            Part(
-                "Device fleet (IoT Jobs, device agent)",
-                "no IoT jobs data plane or device simulator yet (a later issue)",
-            ),
+            Part("Bedrock model customization", "no simulator yet, nothing trains locally"),
+            Part("Device fleet (IoT Jobs, device agent)", "no simulator yet (a later issue)"),
         ]
         summary.not_emulated = [
             Part("IAM", "roles and policies resolve to ARNs; permissions are never checked"),
