@@ -379,6 +379,7 @@ def test_every_code_is_exercised() -> None:
         "spec_invalid",  # ingestion codes: test_ds_report
         "not_a_trigger",  # ingestion codes: tests/unit/ingestion
         "key_invalid",
+        "dataset_too_large",  # ingestion: tests/unit/ingestion/test_ingest_data_path
     }
     assert {c.value for c in IssueCode} == covered | elsewhere
 
