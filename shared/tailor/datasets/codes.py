@@ -42,6 +42,7 @@ class IssueCode(StrEnum):
     SPEC_INVALID = "spec_invalid"
     NOT_A_TRIGGER = "not_a_trigger"
     KEY_INVALID = "key_invalid"
+    DATASET_TOO_LARGE = "dataset_too_large"  # more bytes than one ingestion invocation can read
 
 
 # A sensible "how to fix" for each code; a check passes its own hint when it knows better.
@@ -75,4 +76,5 @@ DEFAULT_HINTS: dict[IssueCode, str] = {
     IssueCode.SPEC_INVALID: "fix job.json and upload it again (see docs/job-spec.md)",
     IssueCode.NOT_A_TRIGGER: "upload datasets/<name>/job.json last, or a file as inbox/<technique>/<model>/",
     IssueCode.KEY_INVALID: "rename the folder or file using letters, digits and -!_*'(). only",
+    IssueCode.DATASET_TOO_LARGE: "split the data into datasets under the limit (docs/datasets.md)",
 }
