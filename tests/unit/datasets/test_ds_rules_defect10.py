@@ -305,3 +305,21 @@ def test_s3_folder_is_a_usage_error_that_says_what_to_pass() -> None:
     assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1
     assert "s3://my-bucket/datasets/support-bot/ is an S3 folder" in result.stderr
     assert ".jsonl" in result.stderr and "tailor submit" in result.stderr
+
+
+def test_compressed_s3_object_is_one_error(tmp_path: Path) -> None:
+    from tailor.adapters.object_store import InMemoryObjectStore
+
+    store = InMemoryObjectStore()
+    plain = b"".join(orjson.dumps(r) + b"\n" for r in filler(5_000))
+    store.put_bytes("data", "datasets/support/train.jsonl", gzip.compress(plain))
+    report = validate_dataset(
+        DatasetSource.s3("data", "datasets/support/train.jsonl"),
+        technique="fine-tuning",
+        model="nova-lite",
+        object_store=store,
+    )
+    assert [(e.code.value, e.file) for e in report.errors] == [
+        ("file_compressed", "s3://data/datasets/support/train.jsonl")
+    ]
+    assert "gunzip -c train.jsonl > train.decompressed.jsonl" in report.errors[0].hint
