@@ -35,8 +35,9 @@ SPEC = orjson.dumps({"specVersion": "1", "technique": "fine-tuning", "baseModel"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    # Visibility timeouts x 0.0002 (1800 s → 0.36 s): a redrive after 5 receives takes ~2 s.
-    with LocalStack(time_scale=0.0002) as local:
+    # Visibility timeouts x 0.0001 (5400 s → 0.54 s, rounded up to SQS's whole second): a redrive
+    # after 5 receives takes ~5 s.
+    with LocalStack(time_scale=0.0001) as local:
         yield local
 
 

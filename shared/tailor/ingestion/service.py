@@ -57,6 +57,8 @@ EVENT_ERRORS = 10  # errors carried inside DatasetRejected; the report has up to
 # A conservative floor for streaming + validating from S3 in a 1-vCPU Lambda (measured far higher:
 # benchmarks/README.md): a dataset that cannot finish before the deadline is not started.
 MIN_BYTES_PER_SECOND = 25 * 2**20
+# What one invocation (900 s timeout) reads at that floor, with the deadline's reserve left over.
+MAX_DATASET_BYTES = 20 * 2**30
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,10 @@ def ingest_object(detail: S3ObjectCreatedDetail, deps: IngestionDeps) -> IngestR
         run = upload_run_id(trigger.label, upload, spec.digest())
         return _conclude(deps, _Claim(run, upload), trigger, upload, spec, report, data)
 
+    too_large = _too_large_report(bucket, spec, data)
+    if too_large is not None:
+        run = upload_run_id(trigger.label, upload, spec.digest())
+        return _conclude(deps, _Claim(run, upload), trigger, upload, spec, too_large, data)
     report = _validate(deps, spec, data)
     digests = tuple(f.sha256 for f in report.files)
     if len(report.files) == len(data) and all(digests):
@@ -305,6 +311,21 @@ def _missing_report(bucket: str, spec: JobSpec, missing: list[_DataFile]) -> Val
         for d in missing
     ]
     return ValidationReport.from_issues(technique=spec.technique.value, model=spec.base_model, errors=errors)
+
+
+def _too_large_report(bucket: str, spec: JobSpec, data: list[_DataFile]) -> ValidationReport | None:
+    total = sum(d.info.size for d in data if d.info is not None)
+    if total <= MAX_DATASET_BYTES:
+        return None
+    issue = ValidationIssue(
+        file=_uri(bucket, data[0].key),
+        line=None,
+        code="dataset_too_large",
+        message=f"the dataset is {total / 2**30:,.1f} GiB; ingestion validates at most "
+        f"{MAX_DATASET_BYTES / 2**30:,.0f} GiB per dataset (training + validation)",
+        hint="split it into several datasets under the limit",
+    )
+    return ValidationReport.from_issues(technique=spec.technique.value, model=spec.base_model, errors=[issue])
 
 
 def _write_json(deps: IngestionDeps, key: str, document: object) -> str:

@@ -280,3 +280,15 @@ def test_ingestion_does_not_start_what_it_cannot_finish_before_the_deadline(deps
         ingest_object(job, replace(deps, deadline=Deadline(lambda: 5.0)))
     assert runs(deps).records == {} and details(deps, "DatasetRejected") == []
     assert ingest_object(job, deps).outcome is IngestOutcome.VALIDATED
+
+
+def test_a_dataset_no_invocation_could_read_is_rejected_not_retried_forever(
+    deps: IngestionDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tailor.ingestion import service
+
+    monkeypatch.setattr(service, "MAX_DATASET_BYTES", len(GOOD) - 1)
+    upload(deps, "datasets/x/train.jsonl", GOOD)
+    result = ingest_object(upload(deps, "datasets/x/job.json", spec()), deps)
+    assert result.outcome is IngestOutcome.REJECTED
+    assert details(deps, "DatasetRejected")[0]["errorCounts"] == {"dataset_too_large": 1}
