@@ -644,3 +644,35 @@ def check_tables(template: Template) -> list[str]:
     if idem.get("BillingMode") != "PAY_PER_REQUEST":
         problems.append("IdempotencyTable: BillingMode must be PAY_PER_REQUEST")
     return problems
+
+
+def check_snapshots(template: Template) -> list[str]:
+    """Dataset snapshots (what Bedrock trains on) stay put while a live run uses them: the data
+    bucket expires under snapshots/ only objects tagged released, and a function that may write
+    there may write nowhere else in the data bucket (it can never overwrite a user's dataset)."""
+    problems: list[str] = []
+    bucket = props(resources_of(template, "AWS::S3::Bucket").get("DataBucket", {}))
+    rules = (bucket.get("LifecycleConfiguration") or {}).get("Rules", [])
+    for rule in rules:
+        scope = rule.get("Prefix") or (rule.get("Filter") or {}).get("Prefix") or ""
+        tags = {t.get("Key"): t.get("Value") for t in as_list(rule.get("TagFilters"))}
+        expires = "ExpirationInDays" in rule or "ExpirationDate" in rule
+        if (
+            expires
+            and (scope == "" or scope.startswith("snapshots"))
+            and tags.get("tailor-snapshot") != "released"
+        ):
+            problems.append(
+                f"DataBucket lifecycle rule {rule.get('Id')!r} expires snapshots not tagged released"
+            )
+    if not any((r.get("Prefix") or "").startswith("snapshots") for r in rules):
+        problems.append("DataBucket has no lifecycle rule for released snapshots")
+    for owner, statement in identity_statements(template):
+        actions = {a.lower() for a in as_list(statement.get("Action"))}
+        if "s3:putobject" not in actions:
+            continue
+        for resource in as_list(statement.get("Resource")):
+            text = _sub_text(resource)
+            if "DataBucket" in text and not text.endswith("/snapshots/*"):
+                problems.append(f"{owner} may write {text} in the data bucket (only snapshots/* is allowed)")
+    return problems

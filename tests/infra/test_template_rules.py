@@ -28,6 +28,7 @@ from infra_rules import (
     check_resource_policies,
     check_rule_queue_policies,
     check_rule_targets,
+    check_snapshots,
     check_sqs_mappings,
     check_tables,
     check_visibility_timeouts,
@@ -61,6 +62,7 @@ RULES: dict[str, Checker] = {
     "code": lambda t: check_code(t, REPO_ROOT),
     "outputs": check_outputs,
     "tables": check_tables,
+    "snapshots": check_snapshots,
 }
 
 
@@ -324,7 +326,34 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "point-in-time",
     ),
     ("tables", "TTL off", lambda t: _res(t, "IdempotencyTable").pop("TimeToLiveSpecification"), "TTL"),
+    (
+        "snapshots",
+        "untagged snapshots expire",
+        lambda t: _snapshot_rule(t).pop("TagFilters"),
+        "not tagged released",
+    ),
+    (
+        "snapshots",
+        "snapshot rule removed",
+        lambda t: _res(t, "DataBucket")["LifecycleConfiguration"]["Rules"].remove(_snapshot_rule(t)),
+        "no lifecycle rule",
+    ),
+    (
+        "snapshots",
+        "ingestion may overwrite datasets",
+        lambda t: _statement(t, "WriteDatasetSnapshots").update(Resource={"Fn::Sub": "${DataBucket.Arn}/*"}),
+        "only snapshots/*",
+    ),
 ]
+
+
+def _snapshot_rule(t: dict[str, Any]) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = _res(t, "DataBucket")["LifecycleConfiguration"]["Rules"]
+    return next(r for r in rules if r["Id"] == "ExpireReleasedSnapshots")
+
+
+def _statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
+    return next(s for s in _role_statements(t) if s.get("Sid") == sid)
 
 
 def test_every_rule_has_a_mutation() -> None:
