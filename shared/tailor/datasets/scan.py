@@ -203,9 +203,11 @@ def hygiene_warnings(scan: FileScan, issues: IssueCollector) -> None:
     """Once-per-file observations, reported after the file is read."""
     if scan.compressed is not None:
         # One error, not one per line: nothing in an archive is JSON Lines.
+        import shlex  # rare path: not paid at import (Lambda cold start)
+
         name = scan.file.rsplit("/", 1)[-1]
         plain = name.removesuffix(".jsonl") + ".decompressed.jsonl"
-        command = _DECOMPRESS[scan.compressed].format(name=name, plain=plain)
+        command = _DECOMPRESS[scan.compressed].format(name=shlex.quote(name), plain=shlex.quote(plain))
         issues.error(
             IssueCode.FILE_COMPRESSED,
             scan.file,
