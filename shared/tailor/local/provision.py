@@ -6,14 +6,18 @@ the dispatcher and the scheduler must play (functions, SQS event sources, schedu
 
 Each resource ends in one of these states (shown by ``LocalStack.describe()``):
 
-- ``created``  — exists in moto (S3, SQS, EventBridge, DynamoDB, CloudWatch, SNS, KMS);
+- ``created``  — exists in moto (S3, SQS, EventBridge, DynamoDB, CloudWatch alarms, KMS);
 - ``played``   — acted out in-process (Lambda functions and their SQS event sources by the
   dispatcher; schedule rules and EventBridge Scheduler schedules by the scheduler);
-- ``resolved`` — names and ARNs resolved so references work, nothing created (IAM: moto does not
-  enforce it; Lambda permissions; log groups);
+- ``resolved`` — names and ARNs resolved so references work, nothing created (IAM roles: moto does
+  not enforce IAM; Lambda permissions; log groups; schedule groups);
 - ``skipped``  — not understood locally (said so, with the reason); references still resolve to a
   plausible name/ARN;
 - ``absent``   — its ``Condition`` is false, as in CloudFormation.
+
+Only the resource types and properties Tailor's template uses, or the coming services will (Bedrock
+service role, schedules, KMS signing keys, IoT), are handled; a property that is not applied is
+listed as a note, so nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -115,7 +119,6 @@ class ScheduleTarget:
     input: str | None = None
     queue_url: str | None = None
     function_id: str | None = None
-    message_group_id: str | None = None
 
 
 @dataclass
@@ -160,74 +163,23 @@ def _arn_part(arn: str, index: int) -> str:
 
 # Properties each provisioner understands; anything else is reported as "not emulated".
 _BUCKET_PROPS = {
-    "BucketName",
-    "VersioningConfiguration",
-    "BucketEncryption",
-    "PublicAccessBlockConfiguration",
-    "NotificationConfiguration",
-    "OwnershipControls",
-    "Tags",
-}
+    "BucketName", "VersioningConfiguration", "BucketEncryption", "PublicAccessBlockConfiguration",
+    "NotificationConfiguration", "OwnershipControls",
+}  # fmt: skip
 _QUEUE_ATTRIBUTES = {
-    "DelaySeconds",
-    "MaximumMessageSize",
-    "MessageRetentionPeriod",
-    "ReceiveMessageWaitTimeSeconds",
-    "FifoQueue",
-    "ContentBasedDeduplication",
-    "DeduplicationScope",
-    "FifoThroughputLimit",
-    "KmsMasterKeyId",
-    "KmsDataKeyReusePeriodSeconds",
-    "SqsManagedSseEnabled",
-}
-_QUEUE_PROPS = _QUEUE_ATTRIBUTES | {
-    "QueueName",
-    "VisibilityTimeout",
-    "RedrivePolicy",
-    "RedriveAllowPolicy",
-    "Tags",
-}
+    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+    "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled",
+}  # fmt: skip
+_QUEUE_PROPS = _QUEUE_ATTRIBUTES | {"QueueName", "VisibilityTimeout", "RedrivePolicy"}
 _TABLE_PROPS = {
-    "TableName",
-    "KeySchema",
-    "AttributeDefinitions",
-    "BillingMode",
-    "ProvisionedThroughput",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-    "StreamSpecification",
-    "SSESpecification",
-    "TimeToLiveSpecification",
-    "PointInTimeRecoverySpecification",
-    "TableClass",
-    "DeletionProtectionEnabled",
-    "Tags",
-}
+    "TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes",
+    "SSESpecification", "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
+}  # fmt: skip
 _ALARM_PROPS = {
-    "AlarmName",
-    "AlarmDescription",
-    "ActionsEnabled",
-    "OKActions",
-    "AlarmActions",
-    "InsufficientDataActions",
-    "MetricName",
-    "Namespace",
-    "Statistic",
-    "ExtendedStatistic",
-    "Dimensions",
-    "Period",
-    "Unit",
-    "EvaluationPeriods",
-    "DatapointsToAlarm",
-    "Threshold",
-    "ComparisonOperator",
-    "TreatMissingData",
-    "EvaluateLowSampleCountPercentile",
-    "Metrics",
-    "ThresholdMetricId",
-    "Tags",
-}
+    "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions",
+    "InsufficientDataActions", "MetricName", "Namespace", "Statistic", "Dimensions", "Period", "Unit",
+    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+}  # fmt: skip
 _RULE_TARGET_KEYS = (
     "Id",
     "Arn",
@@ -237,7 +189,6 @@ _RULE_TARGET_KEYS = (
     "InputTransformer",
     "DeadLetterConfig",
     "RetryPolicy",
-    "SqsParameters",
 )
 
 
@@ -438,52 +389,26 @@ class Provisioner:
         ownership = props.get("OwnershipControls")
         if ownership:
             s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=ownership)
-        tags = props.get("Tags")
-        if tags:
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
         notification = props.get("NotificationConfiguration")
         if notification:
             self._bucket_notifications(resource, name, notification)
         self._leftovers(resource, props, _BUCKET_PROPS)
         resource.status, resource.physical_id = CREATED, name
-        resource.attributes = {
-            "Arn": self._arn("s3", name, region=False, account=False),
-            "DomainName": f"{name}.s3.amazonaws.com",
-            "DualStackDomainName": f"{name}.s3.dualstack.{self.region}.amazonaws.com",
-            "RegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
-            "WebsiteURL": f"http://{name}.s3-website-{self.region}.amazonaws.com",
-        }
+        resource.attributes = {"Arn": self._arn("s3", name, region=False, account=False)}
 
     def _bucket_notifications(self, resource: Resource, bucket: str, config: Mapping[str, Any]) -> None:
-        api: dict[str, Any] = {}
+        """S3 → EventBridge only: Tailor wires uploads as S3 → EventBridge → rule → SQS."""
         eventbridge = config.get("EventBridgeConfiguration")
         if eventbridge and _bool(eventbridge.get("EventBridgeEnabled", True)):
-            api["EventBridgeConfiguration"] = {}
-
-        def filter_of(item: Mapping[str, Any]) -> dict[str, Any]:
-            rules = ((item.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
-            return {"Filter": {"Key": {"FilterRules": rules}}} if rules else {}
-
-        queues = [
-            {"QueueArn": q["Queue"], "Events": [q["Event"]], **filter_of(q)}
-            for q in config.get("QueueConfigurations") or []
-        ]
-        topics = [
-            {"TopicArn": t["Topic"], "Events": [t["Event"]], **filter_of(t)}
-            for t in config.get("TopicConfigurations") or []
-        ]
-        if queues:
-            api["QueueConfigurations"] = queues
-        if topics:
-            api["TopicConfigurations"] = topics
-        if config.get("LambdaConfigurations"):
-            self.note(
-                resource.logical_id,
-                "S3 → Lambda notifications are not played locally (Tailor wires S3 → EventBridge → SQS)",
-            )
-        if api:
             self.client("s3").put_bucket_notification_configuration(
-                Bucket=bucket, NotificationConfiguration=api, SkipDestinationValidation=True
+                Bucket=bucket,
+                NotificationConfiguration={"EventBridgeConfiguration": {}},
+                SkipDestinationValidation=True,
+            )
+        direct = sorted(set(config) - {"EventBridgeConfiguration"})
+        if direct:
+            self.note(
+                resource.logical_id, f"NotificationConfiguration.{', '.join(direct)} not emulated locally"
             )
 
     def _s3_bucket_policy(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
@@ -510,10 +435,7 @@ class Provisioner:
     # -- SQS ------------------------------------------------------------------------------------------
 
     def _sqs_queue(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
-        fifo = _bool(props.get("FifoQueue"))
-        name = self._name(resource, props, "QueueName", max_length=75 if fifo else 80)
-        if fifo and not name.endswith(".fifo"):
-            name += ".fifo"
+        name = self._name(resource, props, "QueueName", max_length=80)
         attributes: dict[str, str] = {}
         for key in _QUEUE_ATTRIBUTES & set(props):
             value = props[key]
@@ -531,13 +453,7 @@ class Provisioner:
             attributes["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": dead_letter, "maxReceiveCount": max_receive}
             )
-        if props.get("RedriveAllowPolicy"):
-            attributes["RedriveAllowPolicy"] = _json_text(props["RedriveAllowPolicy"])
-        sqs = self.client("sqs")
-        kwargs: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
-        if props.get("Tags"):
-            kwargs["tags"] = {t["Key"]: str(t["Value"]) for t in props["Tags"]}
-        url = str(sqs.create_queue(**kwargs)["QueueUrl"])
+        url = str(self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
         arn = self._arn("sqs", name)
         self._leftovers(resource, props, _QUEUE_PROPS)
         resource.status, resource.physical_id = CREATED, url
@@ -636,8 +552,6 @@ class Provisioner:
     def _schedule_target(self, resource: Resource, target: Mapping[str, Any], payload: Any) -> ScheduleTarget:
         arn = str(target["Arn"])
         result = ScheduleTarget(arn, None if payload is None else _json_text(payload))
-        group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-        result.message_group_id = str(group) if group else None
         service = _arn_part(arn, 2)
         if service == "sqs":
             queue = self.queue_by_arn(arn)
@@ -680,20 +594,18 @@ class Provisioner:
 
     def _dynamodb_table(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
         name = self._name(resource, props, "TableName", max_length=255)
+        # On demand whatever the template says: capacity means nothing locally.
         api: dict[str, Any] = {
             "TableName": name,
             "KeySchema": props["KeySchema"],
             "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+            "BillingMode": "PAY_PER_REQUEST",
         }
-        for key in ("ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TableClass"):
-            if props.get(key):
-                api[key] = props[key]
-        if "DeletionProtectionEnabled" in props:
-            api["DeletionProtectionEnabled"] = _bool(props["DeletionProtectionEnabled"])
-        stream = props.get("StreamSpecification")
-        if stream:
-            api["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        if props.get("GlobalSecondaryIndexes"):
+            api["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in index.items() if k != "ProvisionedThroughput"}
+                for index in props["GlobalSecondaryIndexes"]
+            ]
         sse = props.get("SSESpecification")
         if sse:
             api["SSESpecification"] = {
@@ -705,8 +617,6 @@ class Provisioner:
                 }.items()
                 if v is not None
             }
-        if props.get("Tags"):
-            api["Tags"] = props["Tags"]
         ddb = self.client("dynamodb")
         description = ddb.create_table(**api)["TableDescription"]
         ttl = props.get("TimeToLiveSpecification")
@@ -726,8 +636,6 @@ class Provisioner:
         self._leftovers(resource, props, _TABLE_PROPS)
         resource.status, resource.physical_id = CREATED, name
         resource.attributes = {"Arn": description["TableArn"]}
-        if description.get("LatestStreamArn"):
-            resource.attributes["StreamArn"] = description["LatestStreamArn"]
 
     # -- Lambda (played by the dispatcher) --------------------------------------------------------------
 
@@ -817,7 +725,7 @@ class Provisioner:
         resource.physical_id = self._arn("lambda", f"layer:{name}:1")
         resource.note = "layer not built: its code (the tailor package) is imported from this interpreter"
 
-    # -- CloudWatch, SNS, KMS ---------------------------------------------------------------------------
+    # -- CloudWatch, KMS ---------------------------------------------------------------------------
 
     def _cloudwatch_alarm(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
         name = self._name(resource, props, "AlarmName", max_length=255)
@@ -834,13 +742,6 @@ class Provisioner:
         resource.status, resource.physical_id = CREATED, name
         resource.attributes = {"Arn": self._arn("cloudwatch", f"alarm:{name}")}
         resource.note = "stored in moto; never evaluated"
-
-    def _sns_topic(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
-        name = self._name(resource, props, "TopicName", max_length=256)
-        arn = str(self.client("sns").create_topic(Name=name)["TopicArn"])
-        self._leftovers(resource, props, {"TopicName", "Tags", "DisplayName"})
-        resource.status, resource.physical_id = CREATED, arn
-        resource.attributes = {"TopicArn": arn, "TopicName": name}
 
     def _kms_key(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
         api: dict[str, Any] = {}
@@ -878,17 +779,6 @@ class Provisioner:
             "Arn": self._arn("iam", f"role{path}{name}", region=False),
             "RoleId": "AROA" + _token(self.stack_name, resource.logical_id, length=17),
         }
-        resource.note = "not created: moto does not enforce IAM"
-
-    def _iam_policy(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
-        if resource.type == "AWS::IAM::ManagedPolicy":
-            name = self._name(resource, props, "ManagedPolicyName", max_length=128)
-            arn = self._arn("iam", f"policy{props.get('Path', '/')}{name}", region=False)
-            resource.physical_id = arn
-            resource.attributes = {"PolicyArn": arn}
-        else:
-            resource.physical_id = self._name(resource, props, "PolicyName", max_length=128)
-        resource.status = RESOLVED
         resource.note = "not created: moto does not enforce IAM"
 
     def _resolved_only(self, resource: Resource, props: dict[str, Any], body: Mapping[str, Any]) -> None:
@@ -975,12 +865,9 @@ _HANDLERS: dict[str, _Handler] = {
     "AWS::Lambda::EventSourceMapping": Provisioner._event_source_mapping,
     "AWS::Lambda::LayerVersion": Provisioner._lambda_layer,
     "AWS::CloudWatch::Alarm": Provisioner._cloudwatch_alarm,
-    "AWS::SNS::Topic": Provisioner._sns_topic,
     "AWS::KMS::Key": Provisioner._kms_key,
     "AWS::KMS::Alias": Provisioner._kms_alias,
     "AWS::IAM::Role": Provisioner._iam_role,
-    "AWS::IAM::Policy": Provisioner._iam_policy,
-    "AWS::IAM::ManagedPolicy": Provisioner._iam_policy,
     "AWS::Lambda::Permission": Provisioner._resolved_only,
     "AWS::Logs::LogGroup": Provisioner._resolved_only,
     "AWS::Scheduler::ScheduleGroup": Provisioner._resolved_only,

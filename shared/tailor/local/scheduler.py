@@ -78,11 +78,7 @@ class Scheduler:
         payload = self._payload(info, target, now)
         try:
             if target.queue_url:
-                kwargs: dict[str, Any] = {"QueueUrl": target.queue_url, "MessageBody": payload}
-                if target.message_group_id:
-                    kwargs["MessageGroupId"] = target.message_group_id
-                    kwargs["MessageDeduplicationId"] = str(uuid.uuid4())
-                self.sqs.send_message(**kwargs)
+                self.sqs.send_message(QueueUrl=target.queue_url, MessageBody=payload)
             elif target.function_id:
                 self.dispatcher.invoke(target.function_id, json.loads(payload))
             else:

@@ -529,7 +529,6 @@ class LocalStack:
             ("EventBridge", "AWS::Events::", "buses, pattern rules → SQS targets"),
             ("DynamoDB", "AWS::DynamoDB::", "tables, indexes, TTL setting (items never expire)"),
             ("CloudWatch", "AWS::CloudWatch::", "alarms stored, never evaluated"),
-            ("SNS", "AWS::SNS::", "topics"),
             ("KMS", "AWS::KMS::", "keys and aliases (sign/verify work)"),
         ]
         for name, prefix, how in services:

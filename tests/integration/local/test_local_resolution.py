@@ -239,3 +239,62 @@ def test_a_template_the_stack_cannot_play_fails_clearly_and_cleanly() -> None:
         LocalStack(template).start()
     with LocalStack({"Resources": {}}) as stack:  # the failed stack released the process
         assert stack.running
+
+
+def test_the_provisioner_handles_only_what_tailor_uses() -> None:
+    """The types of template.yaml and of the coming services (Bedrock role, schedules, KMS keys);
+    anything else is skipped with a note, its references still resolve."""
+    from tailor.local.provision import _HANDLERS
+
+    assert set(_HANDLERS) == {
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::Queue",
+        "AWS::SQS::QueuePolicy",
+        "AWS::Events::EventBus",
+        "AWS::Events::Rule",
+        "AWS::Scheduler::Schedule",
+        "AWS::Scheduler::ScheduleGroup",
+        "AWS::DynamoDB::Table",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::LayerVersion",
+        "AWS::Lambda::Permission",
+        "AWS::CloudWatch::Alarm",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
+        "AWS::IAM::Role",
+        "AWS::Logs::LogGroup",
+    }
+
+
+def test_what_is_not_applied_is_said_not_dropped_silently() -> None:
+    from tailor.local import LocalStack
+
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "alerts"}},
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Tags": [{"Key": "team", "Value": "ml"}]}},
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "NotificationConfiguration": {
+                        "EventBridgeConfiguration": {"EventBridgeEnabled": True},
+                        "QueueConfigurations": [
+                            {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": ["Queue", "Arn"]}}
+                        ],
+                    }
+                },
+            },
+            "Alias": {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "Topic"}}},
+        }
+    }
+    with LocalStack(template) as stack:
+        summary = stack.summary()
+        statuses = {r.logical_id: r.status for r in summary.resources}
+        notes = "\n".join(summary.notes)
+    assert statuses["Topic"] == statuses["Alias"] == "skipped"
+    assert statuses["Queue"] == statuses["Bucket"] == "created"
+    assert "Topic: AWS::SNS::Topic skipped: not emulated by the local stack" in notes
+    assert "Queue: Tags not emulated locally" in notes
+    assert "Bucket: NotificationConfiguration.QueueConfigurations not emulated locally" in notes
