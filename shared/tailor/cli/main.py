@@ -91,7 +91,7 @@ def _aws_setup_problem(error: Exception) -> str | None:
     if isinstance(error, boto.NoRegionError):
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(error, boto.NoCredentialsError | boto.PartialCredentialsError):
-        return "no AWS credentials found: run `aws configure` or set AWS_PROFILE"
+        return "no AWS credentials found: run `aws configure` (or `aws sso login`) or set AWS_PROFILE"
     if isinstance(error, boto.ProfileNotFound):
         return f"{error}: check AWS_PROFILE against `aws configure list-profiles`"
     return None
