@@ -1,4 +1,4 @@
-"""The embedded local stack: moto server, template-driven dispatcher, Bedrock and device simulators.
+"""The embedded local stack: moto server, template-driven provisioner, in-process Lambda dispatcher.
 
 ``from tailor.local import LocalStack`` — importing this package stays cheap: moto, boto3, yaml and
 rich are imported only when a stack starts (or the demo runs). See ``docs/local-stack.md``.

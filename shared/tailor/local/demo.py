@@ -1,6 +1,7 @@
 """``tailor local demo``: the story so far, told against a fresh local stack.
 
-1. start the embedded stack from ``template.yaml`` (and say what is emulated and simulated);
+1. start the embedded stack from ``template.yaml`` (and say what is emulated, simulated and not
+   available locally);
 2. upload a good fine-tuning dataset and a broken one (``datasets/<name>/train.jsonl``, then
    ``job.json`` — the spec goes last, it starts the run);
 3. let the dispatcher play Lambda until nothing is left to do;
