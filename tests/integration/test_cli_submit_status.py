@@ -77,6 +77,43 @@ def test_submit_then_status(stack: LocalStack, runner: CliRunner, tmp_path: Path
     assert run_id in {r["runId"] for r in orjson.loads(listed.stdout)}
 
 
+def _run_id_of(stack: LocalStack, key: str) -> str:
+    runs = stack.client("dynamodb").scan(TableName=stack.env_value("RUNS_TABLE"))["Items"]
+    (run,) = [r for r in runs if r["triggerUri"]["S"].endswith(key)]
+    return str(run["runId"]["S"])
+
+
+def test_status_labels_a_spec_error_as_one(stack: LocalStack, runner: CliRunner) -> None:
+    # Uploaded with any S3 client (tailor submit would refuse it before uploading).
+    key = "datasets/bad-spec/job.json"
+    stack.upload(key, orjson.dumps({"technique": "fine-tuning", "baseModel": "nova-mega"}))
+    stack.run_until_idle(timeout=30)
+    shown = runner.invoke(app, ["status", _run_id_of(stack, key)], env={"COLUMNS": "100"})
+    assert shown.exit_code == 0, shown.output
+    assert "REJECTED  job.json rejected (spec error)" in shown.output
+    assert "spec error: unsupported_model x1" in shown.output
+    assert "dataset rejected" not in shown.output
+
+
+def test_status_shows_the_cpt_note(stack: LocalStack, runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "handbook"
+    path.mkdir()
+    (path / "train.jsonl").write_bytes(
+        b"".join(orjson.dumps({"text": f"Chapter {i}."}) + b"\n" for i in range(5))
+    )
+    (path / "job.json").write_bytes(
+        orjson.dumps({"technique": "continued-pre-training", "baseModel": "nova-lite"})
+    )
+    submitted = runner.invoke(app, ["submit", str(path)])
+    assert submitted.exit_code == 0, submitted.output
+    run_id = submitted.stdout.strip().splitlines()[-1]
+    stack.run_until_idle(timeout=30)
+    shown = runner.invoke(app, ["status", run_id], env={"COLUMNS": "100"})
+    assert shown.exit_code == 0, shown.output
+    assert "note: Amazon Bedrock does not run continued pre-training for Amazon Nova" in shown.output
+    assert "SageMaker HyperPod" in shown.output
+
+
 def test_status_of_an_unknown_run(runner: CliRunner) -> None:
     result = runner.invoke(app, ["status", "nope-123"])
     assert result.exit_code == 1
