@@ -45,14 +45,24 @@ def _run(run_id: str = LONG_RUN_ID, status: RunStatus = RunStatus.REJECTED) -> R
     )
 
 
-@pytest.mark.parametrize("width", [80, 60])
+@pytest.mark.parametrize("width", [80, 100, 120])
 def test_the_run_list_never_cuts_a_run_id(width: int) -> None:
     console = _console(width, soft_wrap=False)
     render_runs([_run(), _run("a-1", RunStatus.VALIDATED)], console)
-    text = _text(console)
-    assert LONG_RUN_ID in text.replace(" ", "") and any(LONG_RUN_ID in line for line in text.splitlines())
-    assert "…" not in text
-    assert all(len(line) <= width for line in text.splitlines())
+    lines = _text(console).splitlines()
+    assert any(LONG_RUN_ID in line and "REJECTED" in line for line in lines)  # whole, beside its status
+    assert "…" not in "".join(lines)
+    assert all(len(line) <= width for line in lines)
+    if width >= 120:
+        assert "nova-lite" in lines[1] and "fine-tuning" in lines[1]  # everything fits: nothing hidden
+    else:
+        assert "not shown at this width; --json has every field" in "".join(lines)
+
+
+def test_too_narrow_for_a_table_is_one_run_a_line() -> None:
+    console = _console(40, soft_wrap=False)
+    render_runs([_run()], console)
+    assert _text(console) == f"{LONG_RUN_ID}  REJECTED\n"
 
 
 def _report(*codes: str, notes: list[str] | None = None, valid: bool = False) -> dict[str, Any]:

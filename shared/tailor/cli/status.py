@@ -84,30 +84,62 @@ def is_spec_error(report: Mapping[str, Any] | None) -> bool:
 
 
 def render_runs(records: Iterable[RunRecord], console: Console) -> None:
-    """The recent runs as a table. The run id is never wrapped or cut (it is what users copy);
-    the other columns fold when the terminal is narrow."""
-    from rich import box
+    """The recent runs as a table. The run id and the status are never wrapped or cut (the id is
+    what users copy); the other columns are shown while they fit the terminal at full width, in
+    order of use (updated, technique, model), and the rest are named in a footnote."""
     from rich.table import Table
 
     records = list(records)
     if not records:
         console.print("no runs yet")
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    widest = max(len(r.run_id) for r in records)
-    table.add_column("run", no_wrap=True, min_width=widest, overflow="ignore")
-    for name in ("status", "technique", "model", "updated"):
-        table.add_column(name, overflow="fold")
-    for r in records:
-        table.add_row(
-            r.run_id, r.status.value, r.technique or "-", r.base_model_id or "-", _when(r.updated_at)
+    columns: dict[str, list[str]] = {
+        "run": [r.run_id for r in records],
+        "status": [r.status.value for r in records],
+        "updated (UTC)": [_when(r.updated_at) for r in records],
+        "technique": [r.technique or "-" for r in records],
+        "model": [_model(r.base_model_id) for r in records],
+    }
+    widths = {name: max(len(name), *(len(c) for c in cells)) for name, cells in columns.items()}
+    if widths["run"] + 2 + widths["status"] > console.width:  # too narrow for a table: one run a line
+        for run_id, state in zip(columns["run"], columns["status"], strict=True):
+            console.print(f"{run_id}  {state}", soft_wrap=True)
+        return
+    shown, hidden, used = [], [], -2  # two spaces between columns, none at the edges
+    for name, width in widths.items():
+        if name in ("run", "status") or used + 2 + width <= console.width:
+            shown.append(name)
+            used += 2 + width
+        else:
+            hidden.append(name)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in shown:
+        mandatory = name in ("run", "status")
+        table.add_column(
+            name, no_wrap=mandatory, min_width=widths[name] if mandatory else None, overflow="fold"
         )
+    for row in zip(*(columns[name] for name in shown), strict=True):
+        table.add_row(*row)
     console.print(table)
+    if hidden:
+        console.print(f"[dim]({', '.join(hidden)}: not shown at this width; --json has every field)[/]")
+
+
+def _model(model_id: str | None) -> str:
+    """``amazon.nova-lite-v1:0:300k`` → ``nova-lite``; an id the catalog does not know stays as is."""
+    if not model_id:
+        return "-"
+    from tailor.jobs.catalog import UnknownModelError, resolve_model
+
+    try:
+        return resolve_model(model_id).alias
+    except (UnknownModelError, ValueError):
+        return model_id
 
 
 def _when(iso: str) -> str:
-    """``2026-12-01T19:30:09.123456+00:00`` → ``2026-12-01 19:30:09`` (UTC, as stored)."""
-    return iso[:19].replace("T", " ")
+    """``2026-12-01T19:30:09.123Z`` → ``12-01 19:30:09`` (UTC, as stored)."""
+    return iso[5:19].replace("T", " ")
 
 
 def render_run(record: RunRecord, report: Mapping[str, Any] | None, console: Console) -> None:
