@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("cold start", [str(HERE / "coldstart.py")]),
     ("dataset validator", [str(HERE / "validator" / "run.py"), *sys.argv[1:]]),
+    ("ingestion read path", [str(HERE / "ingestion_path.py")]),
 ]
 
 

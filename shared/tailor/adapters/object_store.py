@@ -136,8 +136,9 @@ def _version_args(version_id: str | None) -> dict[str, str]:
 class S3ObjectStore:
     """ObjectStore on S3. Reads stream: memory stays flat whatever the object size."""
 
-    def __init__(self, s3_client: Any | None = None) -> None:
+    def __init__(self, s3_client: Any | None = None, transfer_config: Any | None = None) -> None:
         self._client = s3_client
+        self._transfer_config = transfer_config  # boto3 TransferConfig for copies (tests: small parts)
 
     @property
     def client(self) -> Any:
@@ -225,7 +226,7 @@ class S3ObjectStore:
         if source.content_type:
             extra |= {"ContentType": source.content_type, "MetadataDirective": "REPLACE"}
         try:
-            self.client.copy(copy_source, bucket, key, ExtraArgs=extra)
+            self.client.copy(copy_source, bucket, key, ExtraArgs=extra, Config=self._transfer_config)
         except Exception as error:
             finding = _classify(error, source.bucket, source.key, source.pinned_version)
             if finding is None:
