@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +63,20 @@ def test_a_run_created_without_history_starts_received(stack: LocalStack) -> Non
         ("RECEIVED", "2026-12-01T12:00:00.000Z"),
         ("REJECTED", "2026-12-01T12:00:02.000Z"),
     ]
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_banner_is_short_unless_verbose(stack: LocalStack, verbose: bool, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from tailor.cli.local import _print_banner
+
+    out = io.StringIO()
+    env_file = tmp_path / "local.env"
+    _print_banner(Console(file=out, width=80, color_system=None), stack, verbose=verbose, env_file=env_file)
+    text = out.getvalue()
+    assert ("Resources:" in text) is verbose and ("Outputs" in text) is verbose
+    assert "simulated: nothing yet" in text or "SIMULATED (a local stand-in" in text
+    exports = [f"export {k}={v}" for k, v in stack.client_env().items()]
+    assert env_file.read_text().splitlines()[1:] == exports
+    assert f"`source {env_file}`" in text
