@@ -116,9 +116,16 @@ def up(
                 console.print(f"schedule {firing.schedule_id} → {firing.target}: {status}")
 
         def transitions() -> None:
+            nonlocal watcher
             if watcher is None:
                 return
-            for transition in watcher.poll():
+            try:
+                fresh = watcher.poll()
+            except Exception as error:  # the run log is a convenience: never stop dispatching for it
+                console.print(f"[red]run transitions are no longer logged[/]: {error}", soft_wrap=True)
+                watcher = None
+                return
+            for transition in fresh:
                 console.print(transition.line(), soft_wrap=True)
 
         def terminate(signum: int, frame: Any) -> None:

@@ -20,14 +20,15 @@ from tailor.cli.validate import validate
 def _flags_show_no_type() -> None:
     """typer 0.29 prints ``<bool>`` as the type of every flag (``--help`` included) in rich help:
     a flag takes no value, so show none. Options with a value keep their type."""
-    original = typer.core.TyperOption.display_type_rich
-    if getattr(original, "_tailor_clean_flags", False):
-        return
+    original = getattr(typer.core.TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_tailor_clean_flags", False):
+        return  # another typer: nothing to mend (the help test says whether it shows <bool>)
 
     def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
         if self.is_flag and self.metavar is None:
             return None
-        return original(self, ctx)
+        shown: str | None = original(self, ctx)
+        return shown
 
     display_type_rich._tailor_clean_flags = True  # type: ignore[attr-defined]
     typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
