@@ -129,6 +129,9 @@ def up(
                 console.print(transition.line(), soft_wrap=True)
 
         def terminate(signum: int, frame: Any) -> None:
+            # A repeated SIGTERM (`timeout` signals the process and its group) must not cut the
+            # clean stop short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, terminate)  # stop as cleanly on `kill` as on Ctrl-C
