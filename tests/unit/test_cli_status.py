@@ -87,6 +87,12 @@ def test_a_spec_error_is_labelled_as_one(code: str) -> None:
     assert "(dataset rejected)" not in text
 
 
+def test_the_spec_codes_are_report_codes() -> None:
+    from tailor.datasets.codes import IssueCode
+
+    assert {c.value for c in IssueCode} >= SPEC_CODES
+
+
 def test_a_data_error_is_not_a_spec_error() -> None:
     report = _report("role_order", "json_invalid")
     assert not is_spec_error(report) and not is_spec_error(_report("spec_invalid", "role_order"))
