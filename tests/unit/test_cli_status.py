@@ -119,3 +119,31 @@ def test_submit_labels_a_spec_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["submit", str(folder)])
     assert result.exit_code == 1
     assert "job.json rejected (spec error)" in result.output and "unsupported_model" in result.output
+
+
+def test_status_says_which_run_an_upload_joined_and_what_bedrock_is_given() -> None:
+    from tailor.events.models import DatasetSnapshot, SnapshotFile
+    from tailor.jobs.run import RunFacts
+
+    snapshot = DatasetSnapshot(
+        training=SnapshotFile(uri="s3://tailor-data/snapshots/sha256/ab12.jsonl", sha256="ab12", bytes=4096)
+    )
+    record = _run(status=RunStatus.VALIDATED).model_copy(
+        update={
+            "joined_uploads": 2,
+            "facts": RunFacts(
+                snapshot=snapshot,
+                last_joined_upload="s3://tailor-data/datasets/x/job.json (version v3)",
+                next_attempt=LONG_RUN_ID + "-a2",
+                report_uri="s3://a/r",
+            ),
+        }
+    )
+    console = _console()
+    render_run(record, _report(valid=True), console)
+    text = _text(console)
+    assert "identical uploads joined this run 2 times (no second job)" in text
+    assert "(version v3)" in text
+    assert "snapshot  training s3://tailor-data/snapshots/sha256/ab12.jsonl (4,096 bytes)" in text
+    assert f"see tailor status {LONG_RUN_ID}-a2" in text
+    assert "reportUri: s3://a/r" in text

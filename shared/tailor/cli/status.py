@@ -59,7 +59,7 @@ def status(
     if record is None:
         sys.stderr.write(f"error: no run {run!r} in {target.runs_table}\n")
         raise typer.Exit(1)
-    report = _report(S3ObjectStore(), record.attributes.get("reportUri"))
+    report = _report(S3ObjectStore(), record.facts.report_uri)
     if json_output:
         body = {"run": record.model_dump(mode="json", by_alias=True), "report": report}
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -153,8 +153,7 @@ def render_run(record: RunRecord, report: Mapping[str, Any] | None, console: Con
         if spec_error and reason == "dataset rejected":  # ingestion's word for every rejection
             reason = "job.json rejected: spec error"
         console.print(f"  {entry.at}  → {entry.status.value}" + (f"  ({reason})" if reason else ""))
-    for key, value in sorted(record.attributes.items()):
-        console.print(f"  {key}: {value}")
+    _render_facts(record, console)
     if not report:
         return
     for note in report.get("notes") or []:  # e.g. Nova CPT: validated, but Bedrock cannot train it
@@ -169,3 +168,33 @@ def render_run(record: RunRecord, report: Mapping[str, Any] | None, console: Con
         console.print(f"    {issue.get('file')}{line} {issue['code']}: {issue['message']}")
         if issue.get("hint"):
             console.print(f"      hint: {issue['hint']}")
+
+
+# Facts shown with their own wording below; the rest are listed as ``name: value``.
+_WORDED = frozenset(
+    {"snapshot", "nextAttempt", "previousAttempt", "lastJoinedUpload", "attempt", "contentDigest"}
+)
+
+
+def _render_facts(record: RunRecord, console: Console) -> None:
+    facts = record.facts
+    if facts.attempt and facts.attempt > 1:
+        console.print(f"  attempt {facts.attempt} (previous: {facts.previous_attempt})")
+    if facts.next_attempt:
+        console.print(
+            f"  [yellow]superseded[/]: the same content was uploaded again after this run ended: "
+            f"see tailor status {facts.next_attempt}"
+        )
+    if record.joined_uploads:
+        times = "once" if record.joined_uploads == 1 else f"{record.joined_uploads} times"
+        console.print(
+            f"  joined    identical uploads joined this run {times} (no second job); "
+            f"last: {facts.last_joined_upload}"
+        )
+    if facts.snapshot is not None:  # what Bedrock is given: the validated bytes, immutable
+        for role, file in (("training", facts.snapshot.training), ("validation", facts.snapshot.validation)):
+            if file is not None:
+                console.print(f"  snapshot  {role} {file.uri} ({file.bytes:,} bytes)")
+    for key, value in sorted(record.attributes.items()):
+        if key not in _WORDED:
+            console.print(f"  {key}: {value}")

@@ -155,7 +155,7 @@ def test_list_recent_newest_first(store: RunStore) -> None:
     for run_id in ("a", "b"):
         store.create(_record(run_id))
     store.transition("a", RunStatus.VALIDATED)
-    assert [r.run_id for r in store.list_recent()][0] == "a"
+    assert next(r.run_id for r in store.list_recent()) == "a"
 
 
 def test_sparse_index_lists_only_active_runs(store: RunStore) -> None:
