@@ -204,27 +204,28 @@ class DynamoRunStore:
         names: dict[str, str] = {"#u": "updatedAt"}
         values: dict[str, Any] = {":now": {"S": utcnow_iso()}}
         sets = self._fact_sets(facts, names, values)
+        self._update_existing(run_id, "SET " + ", ".join(["#u = :now", *sets]), names, values)
+
+    def record_join(self, run_id: str, upload_uri: str) -> None:
+        self._update_existing(
+            run_id,
+            "ADD joinedUploads :one SET #f.lastJoinedUpload = :u",
+            {"#f": "facts"},
+            {":one": {"N": "1"}, ":u": {"S": upload_uri}},
+        )
+
+    def _update_existing(
+        self, run_id: str, update: str, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        """An update that must find the run: RunNotFoundError otherwise (never an upsert)."""
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"runId": {"S": run_id}},
-                UpdateExpression="SET " + ", ".join(["#u = :now", *sets]),
+                UpdateExpression=update,
                 ConditionExpression="attribute_exists(runId)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            raise RunNotFoundError(run_id) from None
-
-    def record_join(self, run_id: str, upload_uri: str) -> None:
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"runId": {"S": run_id}},
-                UpdateExpression="ADD joinedUploads :one SET #f.lastJoinedUpload = :u",
-                ConditionExpression="attribute_exists(runId)",
-                ExpressionAttributeNames={"#f": "facts"},
-                ExpressionAttributeValues={":one": {"N": "1"}, ":u": {"S": upload_uri}},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             raise RunNotFoundError(run_id) from None
