@@ -16,6 +16,7 @@ The datasets are generated here (valid ``bedrock-conversation-2024`` records, aw
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ class DemoResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report URI → report
     runs: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: dict[str, bytes] = field(default_factory=dict)  # snapshot URI → its bytes
     dead_letters: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -173,8 +175,15 @@ def play_story(stack: LocalStack, *, timeout: float = 60.0) -> DemoResult:
         stack.upload(f"datasets/{name}/train.jsonl", data, content_type="application/jsonl")
         stack.upload(f"datasets/{name}/job.json", job_spec(), content_type="application/json")
     idle = stack.run_until_idle(timeout=timeout)
-    result.errors = list(idle.errors)
-    result.dead_letters = dict(idle.dead_lettered)
+    # The same job.json again, as a retried upload or a second `tailor submit` would: it must join
+    # the run it duplicates, not start a second (paid) job.
+    stack.upload(f"datasets/{GOOD_NAME}/job.json", job_spec(), content_type="application/json")
+    again = stack.run_until_idle(timeout=timeout)
+    result.errors = list(idle.errors) + list(again.errors)
+    result.dead_letters = {
+        k: idle.dead_lettered.get(k, 0) + again.dead_lettered.get(k, 0)
+        for k in {*idle.dead_lettered, *again.dead_lettered}
+    }
     result.events = stack.published_events(history=True)
     s3 = stack.client("s3")
     for event in result.events:
@@ -186,8 +195,22 @@ def play_story(stack: LocalStack, *, timeout: float = 60.0) -> DemoResult:
             except Exception as error:
                 result.reports[uri] = {"_error": f"cannot read {uri}: {error}"}
     result.runs = _scan_runs(stack)
+    result.snapshots = _read_snapshots(stack, result.events)
     _check(result)
     return result
+
+
+def _read_snapshots(stack: LocalStack, events: list[dict[str, Any]]) -> dict[str, bytes]:
+    """Snapshot URI → its bytes, for every DatasetValidated (to check them against the upload)."""
+    found: dict[str, bytes] = {}
+    s3 = stack.client("s3")
+    for event in events:
+        snapshot = ((_data(event).get("dataset") or {}).get("snapshot") or {}).get("training") or {}
+        uri = str(snapshot.get("uri", ""))
+        if uri.startswith("s3://"):
+            bucket, key = _split_s3(uri)
+            found[uri] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return found
 
 
 def _check(result: DemoResult) -> None:
@@ -231,6 +254,20 @@ def _check(result: DemoResult) -> None:
             not missing,
             "missing " + ", ".join(missing) if missing else ", ".join(f"line {n}" for n in BROKEN_LINES),
         )
+    good_run = next((r for r in result.runs if validated and r.get("runId") == _run_id(validated[0])), {})
+    result.check(
+        "the identical re-upload joined the good run (no second run, no second job)",
+        len(validated) == 1 and int(good_run.get("joinedUploads") or 0) == 1,
+        f"joined uploads: {good_run.get('joinedUploads', 0)}",
+    )
+    snapshot = ((_data(validated[0]).get("dataset") or {}).get("snapshot") or {}) if validated else {}
+    training = snapshot.get("training") or {}
+    body = result.snapshots.get(str(training.get("uri", "")))
+    result.check(
+        "Bedrock is given a snapshot holding exactly the validated bytes",
+        body == good_dataset() and training.get("sha256") == hashlib.sha256(good_dataset()).hexdigest(),
+        _key(str(training.get("uri", "no snapshot in the event")))[:40] + "…",
+    )
     statuses = {str(r.get("runId")): str(r.get("status")) for r in result.runs}
     for label, events, status in (("good", validated, "VALIDATED"), ("broken", rejected, "REJECTED")):
         run_id = _run_id(events[0]) if events else ""
@@ -294,6 +331,12 @@ def _render_events(console: Console, result: DemoResult) -> None:
         console.print(f"  [{style}]{event.get('detail-type')}[/] from {event.get('source')}: {info}")
         console.print(f"    run     {_run_id(event)}", soft_wrap=True)
         console.print(f"    dataset {_key(_trigger(event))}", soft_wrap=True)
+        training = ((data.get("dataset") or {}).get("snapshot") or {}).get("training") or {}
+        if training:  # a 64-hex key does not fit 80 columns: the digest's head and the prefix
+            digest = str(training.get("sha256", ""))
+            console.print(
+                f"    bedrock trains on snapshots/sha256/{digest[:16]}… ({training.get('bytes')} bytes)"
+            )
 
 
 def _render_reports(console: Console, result: DemoResult) -> None:
@@ -362,11 +405,15 @@ def run_demo(
             f"broken one (datasets/{BROKEN_NAME}/: line 2 is not JSON, line 4 starts with the assistant); "
             "job.json goes last in each, it starts the run."
         )
-        console.print("3. The dispatcher plays Lambda until nothing is left to do …")
+        console.print(
+            "3. The dispatcher plays Lambda until nothing is left to do; then the good job.json is "
+            "uploaded again, unchanged …"
+        )
         result = play_story(stack, timeout=timeout)
+        joined = sum(int(r.get("joinedUploads") or 0) for r in result.runs)
         console.print(
             f"   {len(result.events)} event(s) published, {len(result.runs)} run(s) recorded, "
-            f"{len(result.errors)} handler error(s)."
+            f"{joined} identical upload(s) joined a run, {len(result.errors)} handler error(s)."
         )
         console.print()
         console.print("4. What happened:")
