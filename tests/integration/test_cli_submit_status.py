@@ -126,3 +126,26 @@ def test_no_stack_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["status"])
     assert result.exit_code == 2
     assert "tailor local up" in result.output
+
+
+def test_submitting_the_same_folder_twice_starts_one_run(
+    stack: LocalStack, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "twice"
+    path.mkdir()
+    (path / "train.jsonl").write_bytes(b"\n".join(orjson.dumps(record(i)) for i in range(10)) + b"\n")
+    (path / "job.json").write_bytes(orjson.dumps({"technique": "fine-tuning", "baseModel": "nova-lite"}))
+    first = runner.invoke(app, ["submit", str(path)])
+    assert first.exit_code == 0, first.output
+    run_id = first.stdout.strip().splitlines()[-1]
+    stack.run_until_idle(timeout=30)
+    second = runner.invoke(app, ["submit", str(path)])
+    assert second.exit_code == 0, second.output
+    assert second.stdout.strip().splitlines()[-1] == run_id
+    assert "already submitted" in second.output and "nothing uploaded" in second.output
+    versions = stack.client("s3").list_object_versions(
+        Bucket=stack.env_value("DATA_BUCKET"), Prefix="datasets/twice/job.json"
+    )
+    assert len(versions.get("Versions", [])) == 1  # the second submit uploaded nothing
+    status = runner.invoke(app, ["status", run_id])
+    assert "VALIDATED" in status.output and "snapshot  training" in status.output

@@ -43,7 +43,7 @@ def submit(
     from rich.console import Console
 
     from tailor.cli.target import TargetError, resolve_target
-    from tailor.ingestion.uploads import UploadError, read_folder, upload_folder
+    from tailor.ingestion.uploads import UploadError, plan_upload, read_folder, upload_folder
     from tailor.jobs.spec import SpecError
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)  # paths stay copyable
@@ -92,14 +92,29 @@ def submit(
             console.print(f"[yellow]note[/]: {note}")
 
     from tailor.adapters.object_store import S3ObjectStore
+    from tailor.adapters.runs import DynamoRunStore
 
+    plan = plan_upload(dataset, data_bucket=target.data_bucket, runs=DynamoRunStore(target.runs_table))
+    if plan.joins and plan.existing is not None:
+        # Uploading again would only join that run (docs/runs.md): say so, and upload nothing.
+        console.print(
+            f"[yellow]already submitted[/]: this content is run [bold]{plan.run_id}[/] "
+            f"({plan.existing.status.value}); nothing uploaded, no second job. To train again on "
+            'purpose, change the spec (e.g. a tag "rerun": "2").'
+        )
+        console.print(f"follow: tailor status {plan.run_id}")
+        print(plan.run_id)
+        return
     result = upload_folder(
         dataset,
         objects=S3ObjectStore(),
         data_bucket=target.data_bucket,
         artifacts_bucket=target.artifacts_bucket,
         on_upload=lambda uri: console.print(f"uploaded {uri}"),
+        plan=plan,
     )
+    if plan.existing is not None:
+        console.print(f"run {plan.existing.run_id} ended {plan.existing.status.value}: this is a new attempt")
     console.print(f"run [bold]{result.run_id}[/] started ({target.description})")
     console.print(f"report: {result.report_uri}")
     console.print(f"follow: tailor status {result.run_id}")

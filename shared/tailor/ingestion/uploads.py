@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tailor.adapters.object_store import ObjectStore
+from tailor.adapters.runs import RunStore
 from tailor.ingestion.identity import content_digest, content_run_id
 from tailor.ingestion.triggers import DATASETS_PREFIX, SPEC_FILE, report_key
 from tailor.jobs.naming import bedrock_safe_key
+from tailor.jobs.run import RunRecord
 from tailor.jobs.spec import JobSpec, parse_spec
+from tailor.jobs.state import RETRYABLE_ENDS, RunStatus
 
 
 class UploadError(ValueError):
@@ -69,6 +72,43 @@ def read_folder(path: Path, name: str | None = None) -> DatasetFolder:
     return DatasetFolder(path=path, name=name, spec=spec, files=tuple(files))
 
 
+@dataclass(frozen=True, slots=True)
+class UploadPlan:
+    """The run an upload of this folder will land on, known before anything is uploaded."""
+
+    run_id: str
+    # The same content's newest run, when there is one.
+    existing: RunRecord | None = None
+
+    @property
+    def joins(self) -> bool:
+        """True when uploading would only join ``existing`` (no new run, no new job)."""
+        return self.existing is not None and not _ended_without_model(self.existing)
+
+
+def _ended_without_model(run: RunRecord) -> bool:
+    return run.status in RETRYABLE_ENDS or run.status is RunStatus.REJECTED
+
+
+def plan_upload(folder: DatasetFolder, *, data_bucket: str, runs: RunStore | None = None) -> UploadPlan:
+    """Ingestion's content identity for this folder (docs/runs.md): attempt 1, or — when that run
+    (and its later attempts) ended without a model — the next attempt. ``runs`` None: attempt 1."""
+    digest = content_digest(
+        bucket=data_bucket,
+        location=folder.prefix,
+        spec_digest=folder.spec.digest(),
+        data_sha256=tuple(_sha256(path) for path in folder.files),
+    )
+    run_id, attempt, newest = content_run_id(folder.name, digest), 1, None
+    while runs is not None and (found := runs.get(run_id)) is not None:
+        newest = found
+        if not _ended_without_model(found):
+            return UploadPlan(run_id, found)
+        attempt += 1
+        run_id = found.facts.next_attempt or content_run_id(folder.name, digest, attempt)
+    return UploadPlan(run_id, newest)
+
+
 def upload_folder(
     folder: DatasetFolder,
     *,
@@ -76,6 +116,7 @@ def upload_folder(
     data_bucket: str,
     artifacts_bucket: str,
     on_upload: Callable[[str], None] | None = None,
+    plan: UploadPlan | None = None,
 ) -> UploadResult:
     data_uris = []
     for local in folder.files:
@@ -91,13 +132,7 @@ def upload_folder(
     spec_uri = f"s3://{data_bucket}/{spec_key}"
     if on_upload:
         on_upload(spec_uri)
-    digest = content_digest(  # ingestion's rule (attempt 1; a retry after a failure is attempt 2)
-        bucket=data_bucket,
-        location=folder.prefix,
-        spec_digest=folder.spec.digest(),
-        data_sha256=tuple(_sha256(path) for path in folder.files),
-    )
-    run = content_run_id(folder.name, digest)
+    run = (plan or plan_upload(folder, data_bucket=data_bucket)).run_id
     return UploadResult(
         run_id=run,
         spec_uri=spec_uri,

@@ -77,3 +77,33 @@ def test_name_must_be_bedrock_safe(tmp_path: Path) -> None:
     )
     with pytest.raises(UploadError, match="--name"):
         read_folder(folder, "my dataset")
+
+
+def test_the_plan_knows_a_join_and_a_new_attempt_before_uploading(tmp_path: Path) -> None:
+    from tailor.ingestion.uploads import plan_upload
+    from tailor.jobs.state import RunStatus
+
+    folder = read_folder(make_folder(tmp_path, SPEC, {"train.jsonl": GOOD, "val.jsonl": GOOD}))
+    objects, runs = InMemoryObjectStore(), InMemoryRunStore()
+    deps = IngestionDeps(objects=objects, runs=runs, bus=InMemoryPublisher(), artifacts_bucket="art")
+
+    def submit() -> str | None:
+        upload_folder(folder, objects=objects, data_bucket="data", artifacts_bucket="art")
+        info = objects.head("data", "datasets/support-bot/job.json")
+        assert info is not None
+        event = S3ObjectCreatedDetail(
+            bucket=S3Bucket(name="data"),
+            object=S3Object(key=info.key, etag=info.etag, **{"version-id": info.version_id}),
+        )
+        return ingest_object(event, deps).run_id
+
+    fresh = plan_upload(folder, data_bucket="data", runs=runs)
+    assert fresh.existing is None and not fresh.joins
+    assert submit() == fresh.run_id
+    again = plan_upload(folder, data_bucket="data", runs=runs)
+    assert again.joins and again.run_id == fresh.run_id
+    for status in (RunStatus.SUBMITTED, RunStatus.FAILED):
+        runs.transition(fresh.run_id, status)
+    retry = plan_upload(folder, data_bucket="data", runs=runs)
+    assert not retry.joins and retry.run_id == f"{fresh.run_id}-a2"
+    assert submit() == retry.run_id  # ingestion lands on the attempt the client predicted
