@@ -290,3 +290,16 @@ def test_utf16_is_named() -> None:
 def test_a_utf8_byte_order_mark_is_accepted() -> None:
     spec = parse_spec(b"\xef\xbb\xbf" + spec_bytes())
     assert spec == parse_spec(spec_bytes())
+
+
+def test_a_teacher_that_cannot_teach_the_student_is_refused() -> None:
+    # Nova Pro cannot teach Nova Pro; Nova Lite teaches nobody (docs: "a valid teacher for the student").
+    for teacher in ("nova-pro", "nova-lite"):
+        with pytest.raises(SpecError, match=r"cannot teach nova-pro \(teachers for nova-pro: nova-premier\)"):
+            parse_spec(
+                orjson.dumps({"technique": "distillation", "baseModel": "nova-pro", "teacherModel": teacher})
+            )
+    spec = parse_spec(
+        orjson.dumps({"technique": "distillation", "baseModel": "nova-lite", "teacherModel": "nova-pro"})
+    )
+    assert spec.teacher_model == "nova-pro"

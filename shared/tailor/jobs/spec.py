@@ -16,7 +16,13 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from tailor.jobs.catalog import Technique, UnknownModelError, UnknownTechniqueError, resolve_model
+from tailor.jobs.catalog import (
+    Technique,
+    UnknownModelError,
+    UnknownTechniqueError,
+    resolve_model,
+    teachers_for,
+)
 from tailor.jobs.naming import bedrock_safe_key
 
 SPEC_VERSION = "1"
@@ -156,6 +162,14 @@ class JobSpec(_SpecModel):
         if self.technique is Technique.DISTILLATION:
             if not self.teacher_model:
                 raise SpecRuleError("distillation needs teacherModel (e.g. nova-premier or nova-pro)")
+            teachers = teachers_for(base)
+            if resolve_model(self.teacher_model).alias not in {t.alias for t in teachers}:
+                able = ", ".join(t.alias for t in teachers) or "none"
+                raise SpecRuleError(
+                    f"{resolve_model(self.teacher_model).alias} cannot teach {base.alias} "
+                    f"(teachers for {base.alias}: {able})",
+                    path=("teacherModel",),
+                )
         elif self.teacher_model:
             raise SpecRuleError(
                 f"teacherModel is only for distillation, not {self.technique.value}", path=("teacherModel",)
