@@ -9,6 +9,7 @@ user's input become a rejection.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -193,6 +194,8 @@ def _claim_content_run(
         if existing is None:  # created and deleted in between: try again
             continue
         if _is_own(existing, upload):
+            if previous is not None:  # a crash may have come between the create and this fact
+                deps.runs.add_facts(previous, RunFacts(next_attempt=run))
             return _Claim(run, upload, facts)  # a replay: finish what is unfinished
         if existing.status not in RETRYABLE_ENDS and existing.status is not RunStatus.REJECTED:
             return _Claim(run, upload, facts, joined=existing)
@@ -336,7 +339,9 @@ def _write_json(deps: IngestionDeps, key: str, document: object) -> str:
 
 def _join(deps: IngestionDeps, run: RunRecord, upload: Upload, report: ValidationReport) -> IngestResult:
     """An identical upload: tell the run and the uploader, start nothing."""
-    receipt_key = f"reports/{run.run_id}/joined/{upload.identity[:64]}.json"
+    # Version ids may hold characters that do not belong in a key: name the receipt by a digest.
+    upload_digest = hashlib.sha256(f"{upload.uri}\n{upload.identity}".encode()).hexdigest()[:20]
+    receipt_key = f"reports/{run.run_id}/joined/{upload_digest}.json"
     receipt = {
         "upload": upload.uri,
         "version": upload.identity,

@@ -292,3 +292,29 @@ def test_a_dataset_no_invocation_could_read_is_rejected_not_retried_forever(
     result = ingest_object(upload(deps, "datasets/x/job.json", spec()), deps)
     assert result.outcome is IngestOutcome.REJECTED
     assert details(deps, "DatasetRejected")[0]["errorCounts"] == {"dataset_too_large": 1}
+
+
+def test_a_crash_between_a_new_attempt_and_its_link_is_repaired_by_the_retry(deps: IngestionDeps) -> None:
+    upload(deps, "datasets/x/train.jsonl", GOOD)
+    first = ingest_object(upload(deps, "datasets/x/job.json", spec()), deps)
+    store = runs(deps)
+    store.transition(first.run_id or "", RunStatus.SUBMITTED)
+    store.transition(first.run_id or "", RunStatus.STOPPED)
+    job = upload(deps, "datasets/x/job.json", spec())
+    real_add_facts = store.add_facts
+    calls = {"n": 0}
+
+    def crash_once(run_id: str, facts: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("the Lambda died here")
+        real_add_facts(run_id, facts)  # type: ignore[arg-type]
+
+    store.add_facts = crash_once  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        ingest_object(job, deps)
+    retried = ingest_object(job, deps)  # the message comes back
+    assert retried.run_id == f"{first.run_id}-a2" and retried.outcome is IngestOutcome.VALIDATED
+    previous = store.get(first.run_id or "")
+    assert previous is not None and previous.facts.next_attempt == retried.run_id
+    assert len(details(deps, "DatasetValidated")) == 2
