@@ -676,3 +676,28 @@ def check_snapshots(template: Template) -> list[str]:
             if "DataBucket" in text and not text.endswith("/snapshots/*"):
                 problems.append(f"{owner} may write {text} in the data bucket (only snapshots/* is allowed)")
     return problems
+
+
+def check_ingestion_sizing(template: Template) -> list[str]:
+    """Ingestion fits its worst input: one invocation can read the largest dataset it accepts
+    (tailor.ingestion.service.MAX_DATASET_BYTES at MIN_BYTES_PER_SECOND, plus the deadline's
+    reserve), and a batch is one dataset (two worst ones could not both finish)."""
+    from tailor.ingestion.service import MAX_DATASET_BYTES, MIN_BYTES_PER_SECOND
+    from tailor.runtime import DEFAULT_RESERVE_SECONDS
+
+    problems: list[str] = []
+    function = props(
+        resources_of(template, "AWS::Lambda::Function", "AWS::Serverless::Function")["IngestionFunction"]
+    )
+    timeout = _as_int(function.get("Timeout"), 3)
+    needed = MAX_DATASET_BYTES / MIN_BYTES_PER_SECOND + DEFAULT_RESERVE_SECONDS
+    if timeout < needed:
+        problems.append(
+            f"IngestionFunction Timeout {timeout} s < {needed:.0f} s needed for the largest dataset"
+        )
+    for lid, esm in resources_of(template, "AWS::Lambda::EventSourceMapping").items():
+        if target_id(props(esm).get("FunctionName")) == "IngestionFunction":
+            batch = _as_int(props(esm).get("BatchSize"), 10)
+            if batch != 1:
+                problems.append(f"{lid} BatchSize {batch}: one dataset per invocation (the worst fills it)")
+    return problems

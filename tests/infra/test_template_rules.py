@@ -21,6 +21,7 @@ from infra_rules import (
     check_dlq_retention,
     check_functions,
     check_iam_statements,
+    check_ingestion_sizing,
     check_log_groups,
     check_outputs,
     check_queue_encryption,
@@ -63,6 +64,7 @@ RULES: dict[str, Checker] = {
     "outputs": check_outputs,
     "tables": check_tables,
     "snapshots": check_snapshots,
+    "ingestion_sizing": check_ingestion_sizing,
 }
 
 
@@ -326,6 +328,18 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "point-in-time",
     ),
     ("tables", "TTL off", lambda t: _res(t, "IdempotencyTable").pop("TimeToLiveSpecification"), "TTL"),
+    (
+        "ingestion_sizing",
+        "timeout too short for the largest dataset",
+        lambda t: _res(t, "IngestionFunction").update(Timeout=300),
+        "needed for the largest dataset",
+    ),
+    (
+        "ingestion_sizing",
+        "batch of ten",
+        lambda t: _esm(t).update(BatchSize=10),
+        "one dataset per invocation",
+    ),
     (
         "snapshots",
         "untagged snapshots expire",
