@@ -139,3 +139,28 @@ def test_an_event_for_an_object_that_never_existed_is_rejected_with_a_report(sta
     assert stack.dlq_messages("IngestQueue") == [] or all(
         "phantom" not in m["body"] for m in stack.dlq_messages("IngestQueue")
     )
+
+
+def test_a_transient_s3_error_is_retried_through_the_queue_not_a_rejection(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from tailor.adapters.object_store import S3ObjectStore
+
+    real = S3ObjectStore.iter_chunks
+    faults = {"left": 2}
+
+    def flaky(self: S3ObjectStore, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
+        if key.endswith("slow/train.jsonl") and faults["left"]:
+            faults["left"] -= 1
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce"}}, "GetObject")
+        return real(self, bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(S3ObjectStore, "iter_chunks", flaky)
+    put(stack, "datasets/slow/train.jsonl", GOOD)
+    put(stack, "datasets/slow/job.json", spec())
+    events = events_of(stack)  # two failed receives, then the third one succeeds
+    assert faults["left"] == 0
+    assert [e["detail-type"] for e in events] == ["DatasetValidated"]
+    assert all("slow" not in m["body"] for m in stack.dlq_messages("IngestQueue"))
