@@ -158,3 +158,29 @@ def test_bucket_policy_conditions_are_ignored(stack: LocalStack) -> None:
     )
     with pytest.raises(ClientError, match=r"403|Forbidden|AccessDenied"):
         s3.put_object(Bucket="facts-policy", Key="k", Body=b"x")
+
+
+def test_s3_versions_delete_markers_and_copy_conditions(stack: LocalStack) -> None:
+    """What the data path rests on (docs/runs.md): an old version stays readable behind a delete
+    marker; HEAD of a well-formed version id that does not exist is a 404; the managed copy checks
+    CopySourceIfMatch with a HEAD (412) before copying a byte."""
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket="facts-versions")
+    s3.put_bucket_versioning(Bucket="facts-versions", VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket="facts-versions", Key="k", Body=b"v1")
+    s3.delete_object(Bucket="facts-versions", Key="k")
+    body = s3.get_object(Bucket="facts-versions", Key="k", VersionId=first["VersionId"])["Body"].read()
+    assert body == b"v1"
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket="facts-versions", Key="k", VersionId="3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY")
+    assert missing.value.response["Error"]["Code"] in {"404", "NoSuchVersion"}
+    s3.put_object(Bucket="facts-versions", Key="u", Body=b"now")
+    with pytest.raises(ClientError) as changed:
+        s3.copy(
+            {"Bucket": "facts-versions", "Key": "u"},
+            "facts-versions",
+            "copy",
+            ExtraArgs={"CopySourceIfMatch": '"0123456789abcdef0123456789abcdef"'},
+        )
+    assert changed.value.response["Error"]["Code"] in {"412", "PreconditionFailed"}
+    assert changed.value.operation_name == "HeadObject"
