@@ -117,6 +117,23 @@ class DatasetRejected(EventData):
 # --- submission ------------------------------------------------------------------------------
 
 
+class CostEstimate(WireModel):
+    """What a run's training is expected to cost, before anything is spent (tailor.jobs.pricing).
+
+    ``estimated_usd`` covers training only (tokens x epochs x the price); for distillation the
+    teacher's inference on the prompts is billed too and ``teacher_usd`` is None when unknown.
+    """
+
+    training_tokens: int
+    epochs: int
+    price_per_1k_tokens: float | None = None  # None: no price known for this model
+    estimated_usd: float | None = None
+    teacher_usd: float | None = None
+    price_source: str
+    price_as_of: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
 class JobSubmitted(EventData):
     run_id: str
     job_arn: str
@@ -126,6 +143,7 @@ class JobSubmitted(EventData):
     base_model_id: str
     teacher_model_id: str | None = None
     output_uri: str | None = None
+    estimate: CostEstimate | None = None
 
 
 class JobSubmissionFailed(EventData):
@@ -133,6 +151,8 @@ class JobSubmissionFailed(EventData):
     error_code: str
     message: str
     retryable: bool
+    hint: str | None = None
+    estimate: CostEstimate | None = None
 
 
 # --- status ----------------------------------------------------------------------------------

@@ -51,6 +51,10 @@ class RunFacts(_RunModel):
     next_attempt: str | None = None
     snapshot: DatasetSnapshot | None = None
     last_joined_upload: str | None = None
+    # Submission.
+    waiting_for_quota_since: str | None = None  # set while submissions are held by the job quota
+    estimated_usd: float | None = None
+    output_uri: str | None = None
     # Filled by later services: submission, status, deployment.
     job_arn: str | None = None
     job_name: str | None = None
