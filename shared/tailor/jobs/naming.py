@@ -43,3 +43,34 @@ def client_request_token(run: str) -> str:
     """Bedrock clientRequestToken: ``[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?``."""
     token = re.sub(r"[^a-zA-Z0-9-]", "-", run).strip("-")[:256]
     return token or hashlib.sha256(run.encode()).hexdigest()
+
+
+# Bedrock's rules (aws-facts §1).
+JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*")
+CUSTOM_MODEL_NAME = re.compile(r"([0-9a-zA-Z][_-]?){1,63}")
+MAX_NAME = 63
+_SEPARATORS = re.compile(r"[^0-9a-zA-Z]+")
+
+
+def _run_hash(run: str, length: int) -> str:
+    return hashlib.sha256(run.encode()).hexdigest()[:length]
+
+
+def job_name(run: str, collision: int = 0) -> str:
+    """``tailor-<slug>-<16 hex>`` (``-r<n>`` after a collision with a job that is not ours): valid
+    for Bedrock, unique per run, the same on every retry."""
+    name = f"tailor-{slug(run, 24)}-{_run_hash(run, 16)}"
+    return name if collision == 0 else f"{name}-r{collision + 1}"
+
+
+def custom_model_name(run: str, requested: str | None, label: str, collision: int = 0) -> str:
+    """The requested name (or the dataset label) made valid, plus a short run hash: custom model
+    names are unique per account, so a second attempt must not reuse the first one's."""
+    base = _SEPARATORS.sub("-", requested or label).strip("-") or "model"
+    suffix = _run_hash(run, 10) + (f"-r{collision + 1}" if collision else "")
+    return f"{base[: MAX_NAME - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+def request_token(name: str) -> str:
+    """The deterministic clientRequestToken of one job name: a repeat is ignored by Bedrock."""
+    return client_request_token(f"{name}-{_run_hash(name, 12)}")
