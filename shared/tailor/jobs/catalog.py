@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+# The one dated, sourced table of customization prices lives beside the catalog (docs/costs.md).
+from tailor.jobs.prices import CUSTOM_MODEL_STORAGE_SOURCE as CUSTOM_MODEL_STORAGE_SOURCE
+from tailor.jobs.prices import CUSTOM_MODEL_STORAGE_USD_PER_MONTH as CUSTOM_MODEL_STORAGE_USD_PER_MONTH
+from tailor.jobs.prices import PRICES_AS_OF as PRICES_AS_OF
+from tailor.jobs.prices import TRAINING_PRICES as TRAINING_PRICES
+from tailor.jobs.prices import ListedPrice as ListedPrice
+
 MiB = 1024 * 1024
 CUSTOMIZATION_REGION = "us-east-1"  # where Bedrock offers Nova customization
 
@@ -406,6 +413,12 @@ def bedrock_supports(technique: Technique | str, model: str | NovaModel | None =
         return wanted is not Technique.CONTINUED_PRE_TRAINING
     nova = resolve_model(model)
     return nova.supports(wanted) and nova.backend_for(wanted) is Backend.BEDROCK
+
+
+def listed_price(model: str | NovaModel) -> ListedPrice | None:
+    """The catalog's training price entry for ``model`` (any alias or id), or None when it has none."""
+    model_id = resolve_model(model).model_id
+    return next((price for price in TRAINING_PRICES if price.model_id == model_id), None)
 
 
 def backend_note(technique: Technique | str) -> str | None:
