@@ -303,3 +303,71 @@ def test_a_teacher_that_cannot_teach_the_student_is_refused() -> None:
         orjson.dumps({"technique": "distillation", "baseModel": "nova-lite", "teacherModel": "nova-pro"})
     )
     assert spec.teacher_model == "nova-pro"
+
+
+# --- budget ----------------------------------------------------------------------------------
+
+
+def test_a_budget_is_a_positive_number_in_camel_case() -> None:
+    spec = parse_spec(spec_bytes(budget={"maxTrainingCostUsd": 25}))
+    assert spec.budget is not None and spec.budget.max_training_cost_usd == 25
+    half = parse_spec(spec_bytes(budget={"maxTrainingCostUsd": 12.5})).budget
+    assert half is not None and half.max_training_cost_usd == 12.5
+
+
+@pytest.mark.parametrize(
+    ("budget", "needle"),
+    [
+        (
+            {"maxTrainingCostUsd": "25"},
+            'budget.maxTrainingCostUsd: must be a number, got the string "25" (write 25 without quotes)',
+        ),
+        ({"maxTrainingCostUsd": True}, "budget.maxTrainingCostUsd: must be a number, got true"),
+        ({"maxTrainingCostUsd": 0}, "budget.maxTrainingCostUsd: must be greater than 0"),
+        ({"maxTrainingCostUsd": -5}, "budget.maxTrainingCostUsd: must be greater than 0"),
+        ({}, "budget.maxTrainingCostUsd: missing"),
+        ({"max_training_cost_usd": 5}, "write it as maxTrainingCostUsd"),
+        ({"maxTrainingCostUsd": 5, "currency": "EUR"}, "budget.currency: unknown field"),
+        (25, "budget: must be an object"),
+    ],
+)
+def test_a_bad_budget_is_a_spec_error(budget: object, needle: str) -> None:
+    error = rejection(spec_bytes(budget=budget))
+    assert error.code == "spec_invalid"
+    assert needle in error.message
+
+
+def test_a_budget_error_carries_its_line() -> None:
+    raw = (
+        b'{"technique": "fine-tuning", "baseModel": "nova-lite",\n "budget": {\n  "maxTrainingCostUsd": "5"}}'
+    )
+    assert rejection(raw).line == 3
+
+
+def test_a_spec_without_a_budget_keeps_its_digest() -> None:
+    # The pinned digest of test_numbers_still_parse_and_the_digest_is_unchanged, unchanged by the
+    # budget field: run ids of existing specs must not move.
+    spec = parse_spec(
+        spec_bytes(
+            validation="validation.jsonl",
+            hyperParameters={"epochCount": 2, "learningRate": 0.00001, "learningRateWarmupSteps": 10},
+            customModelName="support-bot",
+            tags={"team": "support"},
+        )
+    )
+    assert spec.budget is None
+    assert spec.digest() == "b7bfd2df23ad44081ebc392fc11568739c6148105c8d6059c10d8b7b8c30229b"
+    with_budget = parse_spec(spec_bytes(budget={"maxTrainingCostUsd": 5}))
+    assert with_budget.digest() != parse_spec(spec_bytes()).digest()  # a budget is part of the spec
+
+
+def test_the_budget_travels_in_events() -> None:
+    from tailor.events.models import JobSpecData
+
+    spec = parse_spec(spec_bytes(budget={"maxTrainingCostUsd": 5}))
+    data = JobSpecData.model_validate(spec.model_dump(mode="json", by_alias=True))
+    assert data.budget is not None and data.budget.max_training_cost_usd == 5
+    assert data.to_wire()["budget"] == {"maxTrainingCostUsd": 5.0}
+    # Tolerant consumer: an odd budget from a newer producer does not break it.
+    assert JobSpecData.model_validate({**BASE, "budget": {"other": 1}}).budget is not None
+    assert JobSpecData.model_validate(BASE).budget is None

@@ -57,6 +57,12 @@ class EdgeSpecData(WireModel):
     rollout: dict[str, Any] = Field(default_factory=dict)
 
 
+class BudgetData(WireModel):
+    """``budget`` of the job spec as carried in events (tolerant, like JobSpecData)."""
+
+    max_training_cost_usd: float | None = None
+
+
 class JobSpecData(WireModel):
     """The job spec as carried in events: the wire model, not ``tailor.jobs.spec.JobSpec``.
 
@@ -77,6 +83,7 @@ class JobSpecData(WireModel):
     custom_model_name: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     edge: EdgeSpecData | None = None
+    budget: BudgetData | None = None
 
 
 class RecordCounts(WireModel):

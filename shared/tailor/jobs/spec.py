@@ -77,6 +77,12 @@ class EdgeSpec(_SpecModel):
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
 
 
+class BudgetSpec(_SpecModel):
+    """The most a run may cost to train: no job starts when the estimate is above it (docs/costs.md)."""
+
+    max_training_cost_usd: float = Field(gt=0, description="USD for training (tokens x epochs x price).")
+
+
 class JobSpec(_SpecModel):
     spec_version: Literal["1"] = "1"
     # Not strict: the (already checked) string becomes the enum; events carry it as a string.
@@ -89,6 +95,7 @@ class JobSpec(_SpecModel):
     custom_model_name: str | None = None
     tags: dict[str, str] = Field(default_factory=dict, max_length=50)
     edge: EdgeSpec | None = None
+    budget: BudgetSpec | None = None
 
     @field_validator("technique", mode="before")
     @classmethod
@@ -179,7 +186,10 @@ class JobSpec(_SpecModel):
 
     def digest(self) -> str:
         """sha256 of the canonical spec: part of the run id, so an edited spec is a new run."""
-        canonical = orjson.dumps(self.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+        # A spec without a budget keeps the digest it had before budgets existed (run ids stay).
+        unset = {"budget"} if self.budget is None else None
+        document = self.model_dump(mode="json", by_alias=True, exclude=unset)
+        canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).hexdigest()
 
 
@@ -520,7 +530,7 @@ def _message(kind: str, item: Any) -> str:
 # snake_case field name -> its job.json spelling, for "unknown field" messages.
 _FIELD_ALIASES: dict[str, str] = {
     name: to_camel(name)
-    for model in (JobSpec, EdgeSpec, RolloutSpec)
+    for model in (JobSpec, EdgeSpec, RolloutSpec, BudgetSpec)
     for name in model.model_fields
     if to_camel(name) != name
 }
