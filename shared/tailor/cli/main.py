@@ -11,6 +11,7 @@ from typing import Any
 import typer
 import typer.core
 
+from tailor.cli.estimate import estimate
 from tailor.cli.local import local_app
 from tailor.cli.status import status
 from tailor.cli.submit import submit
@@ -45,6 +46,7 @@ app = typer.Typer(
 )
 app.command("validate")(validate)
 app.command("submit")(submit)
+app.command("estimate")(estimate)
 app.command("status")(status)
 app.add_typer(local_app, name="local")
 

@@ -90,6 +90,15 @@ def submit(
         )
         for note in report.notes:  # e.g. Nova CPT: validated, but Bedrock cannot train it
             console.print(f"[yellow]note[/]: {note}")
+        from tailor.cli.estimate import print_estimate, spec_estimate
+
+        # The same estimate the submission service makes: over budget, nothing is uploaded.
+        estimate, verdict = spec_estimate(spec, report.token_estimate.total)
+        budget = spec.budget.max_training_cost_usd if spec.budget is not None else None
+        print_estimate(console, estimate, budget, verdict)
+        if verdict is not None:
+            console.print("[red]not uploaded[/]: over budget (nothing uploaded, no job started)")
+            raise typer.Exit(1)
 
     from tailor.adapters.object_store import S3ObjectStore
     from tailor.adapters.runs import DynamoRunStore
