@@ -329,3 +329,8 @@ def test_aws_price_list_errors_are_an_empty_result_and_a_warning(caplog: pytest.
         assert source.training_prices() == {}
     assert "AccessDeniedException" in caplog.text
     assert price_table(None, price_list=source) == catalog_prices()
+
+
+def test_storage_and_inference_are_named_as_not_included() -> None:
+    notes = estimate().notes
+    assert any("not included" in note and "$1.95 a month" in note and "unverified" in note for note in notes)

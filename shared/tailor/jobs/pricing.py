@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from tailor.events.models import CostEstimate
 from tailor.jobs.catalog import (
     CPT_BACKEND_NOTE,
+    CUSTOM_MODEL_STORAGE_SOURCE,
+    CUSTOM_MODEL_STORAGE_USD_PER_MONTH,
     TRAINING_PRICES,
     NovaModel,
     Technique,
@@ -172,6 +174,12 @@ def estimate_for_spec(
         notes.append(
             f"distillation also bills {teacher}'s inference on the prompts (synthetic responses): "
             "not estimated, and not covered by the figure above"
+        )
+    storage = CUSTOM_MODEL_STORAGE_USD_PER_MONTH
+    if kind is not Technique.CONTINUED_PRE_TRAINING and storage is not None:
+        notes.append(
+            f"not included: storing the custom model, about ${storage:.2f} a month "
+            f"({CUSTOM_MODEL_STORAGE_SOURCE}), and inference on it"
         )
     estimated = None if usd_per_1k is None else _cents(training_tokens * epochs / 1000 * usd_per_1k)
     return CostEstimate(
