@@ -25,6 +25,16 @@ RESOURCE_STAR_ALLOWLIST = frozenset(
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "cloudwatch:PutMetricData",  # narrow it with the cloudwatch:namespace condition key
+        # Service Authorization Reference, Amazon Bedrock: no resource types (List access level).
+        "bedrock:ListModelCustomizationJobs",
+        # The Bedrock service role's VPC statements (only when BedrockSubnetIds is set): EC2 Describe*
+        # actions have no resource types (Bedrock's "Protect model customization jobs using a VPC"
+        # grants them on "*" for the same reason).
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
     }
 )
 
@@ -44,6 +54,9 @@ REQUIRED_OUTPUTS = frozenset(
         "IdempotencyTableName",
         "IngestQueueUrl",
         "IngestDLQUrl",
+        "SubmitQueueUrl",
+        "SubmitDLQUrl",
+        "BedrockCustomizationRoleArn",
     }
 )
 
@@ -102,6 +115,21 @@ def _as_int(value: Any, default: int) -> int:
     if value is None:
         return default
     return int(value)
+
+
+def parameter_bounds(template: Template, value: Any) -> tuple[int, int] | None:
+    """(lowest, highest) a numeric property can take: a literal, or a ``Ref`` to a Number parameter
+    (its MinValue/MaxValue, or its Default where a bound is missing). None when unknown."""
+    if isinstance(value, Mapping):
+        name = value.get("Ref")
+        param = (template.get("Parameters") or {}).get(name) if isinstance(name, str) else None
+        if not isinstance(param, Mapping) or "Default" not in param:
+            return None
+        default = int(param["Default"])
+        return int(param.get("MinValue", default)), int(param.get("MaxValue", default))
+    if value is None:
+        return None
+    return int(value), int(value)
 
 
 def _redrive(queue: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -363,7 +391,8 @@ def check_sqs_mappings(template: Template) -> list[str]:
         if "ReportBatchItemFailures" not in as_list(esm.get("FunctionResponseTypes")):
             problems.append(f"{lid}: FunctionResponseTypes lacks ReportBatchItemFailures")
         concurrency = (esm.get("ScalingConfig") or {}).get("MaximumConcurrency")
-        if concurrency is None or int(concurrency) < 2:
+        bounds = parameter_bounds(template, concurrency)
+        if bounds is None or bounds[0] < 2:  # a parameter's MinValue counts: a deploy may choose it
             problems.append(f"{lid}: ScalingConfig.MaximumConcurrency must be >= 2 (got {concurrency})")
     return problems
 
@@ -700,4 +729,184 @@ def check_ingestion_sizing(template: Template) -> list[str]:
             batch = _as_int(props(esm).get("BatchSize"), 10)
             if batch != 1:
                 problems.append(f"{lid} BatchSize {batch}: one dataset per invocation (the worst fills it)")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# submission
+# ------------------------------------------------------------------------------------------------
+
+
+def parse_contract_function_env(contracts_md: str) -> dict[str, dict[str, Any]]:
+    """CONTRACTS.md's "Function environment variables" table: var -> {functions, source}."""
+    section = contracts_md.split("## Function environment variables", 1)[1].split("\n## ", 1)[0]
+    env: dict[str, dict[str, Any]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        ticks = [re.findall(r"`([^`]+)`", c) for c in cells]
+        if len(cells) >= 4 and ticks[0] and ticks[1] and ticks[2]:
+            env[ticks[0][0]] = {"functions": set(ticks[1]), "source": ticks[2][0]}
+    return env
+
+
+def check_function_env(template: Template, contract: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Each function-specific variable is set on exactly the functions CONTRACTS.md names, from the
+    resource or parameter it names (Ref or GetAtt), and on no other function."""
+    problems = []
+    functions = resources_of(template, "AWS::Lambda::Function")
+    for var, row in contract.items():
+        for lid, fn in functions.items():
+            env = (props(fn).get("Environment") or {}).get("Variables") or {}
+            if lid not in row["functions"]:
+                if var in env:
+                    problems.append(
+                        f"{lid}: sets {var}, which CONTRACTS.md gives to {sorted(row['functions'])} only"
+                    )
+                continue
+            if var not in env:
+                problems.append(f"{lid}: env var {var} missing")
+            elif target_id(env[var]) != row["source"]:
+                problems.append(f"{lid}: {var} = {env[var]!r}, expected it from {row['source']}")
+        missing = row["functions"] - set(functions)
+        if missing:
+            problems.append(f"{var}: CONTRACTS.md names functions not in the template: {sorted(missing)}")
+    return problems
+
+
+def _trusted_services(role: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for stmt in _statements(props(role).get("AssumeRolePolicyDocument")):
+        principal = stmt.get("Principal") or {}
+        if stmt.get("Effect") == "Allow" and isinstance(principal, Mapping):
+            for service in as_list(principal.get("Service")):
+                yield str(service), stmt
+
+
+def check_bedrock_trust(template: Template) -> list[str]:
+    """A role Bedrock may assume trusts it only for this account's model customization jobs:
+    StringEquals aws:SourceAccount = AWS::AccountId and ArnLike/ArnEquals aws:SourceArn on
+    model-customization-job ARNs (the confused-deputy guard Bedrock's docs ask for)."""
+    problems = []
+    roles = resources_of(template, "AWS::IAM::Role")
+    found = False
+    for lid, role in roles.items():
+        for service, stmt in _trusted_services(role):
+            if service != "bedrock.amazonaws.com":
+                continue
+            found = True
+            cond = stmt.get("Condition") or {}
+            account = (cond.get("StringEquals") or {}).get("aws:SourceAccount")
+            if account != {"Ref": "AWS::AccountId"}:
+                problems.append(f"{lid}: trust lacks StringEquals aws:SourceAccount = AWS::AccountId")
+            sources = [
+                _sub_text(s)
+                for op in ("ArnLike", "ArnEquals")
+                for s in as_list((cond.get(op) or {}).get("aws:SourceArn"))
+            ]
+            if not sources or not all(":model-customization-job/" in s for s in sources):
+                problems.append(
+                    f"{lid}: trust lacks aws:SourceArn on model-customization-job ARNs (got {sources})"
+                )
+    if not found:
+        problems.append("no role trusts bedrock.amazonaws.com (BedrockCustomizationRole)")
+    return problems
+
+
+def check_pass_role(template: Template) -> list[str]:
+    """iam:PassRole names roles of this template only (never "*" or a pattern), each passed to the
+    service that role trusts, with StringEquals iam:PassedToService = that service."""
+    problems = []
+    roles = resources_of(template, "AWS::IAM::Role")
+    for owner, stmt in identity_statements(template):
+        actions = {a.lower() for a in as_list(stmt.get("Action"))}
+        if stmt.get("Effect") != "Allow" or not actions & {"iam:passrole", "iam:*"}:
+            continue
+        sid = stmt.get("Sid", "")
+        passed = (stmt.get("Condition") or {}).get("StringEquals", {}).get("iam:PassedToService")
+        if not passed:
+            problems.append(f"{owner}/{sid}: iam:PassRole without StringEquals iam:PassedToService")
+        for resource in as_list(stmt.get("Resource")):
+            rid = target_id(resource)
+            if rid not in roles:
+                problems.append(
+                    f"{owner}/{sid}: iam:PassRole on {_sub_text(resource)}, not a role of this template"
+                )
+                continue
+            trusted = {service for service, _ in _trusted_services(roles[rid])}
+            if passed and not set(as_list(passed)) <= trusted:
+                problems.append(
+                    f"{owner}/{sid}: passes {rid} to {passed}, which it does not trust ({sorted(trusted)})"
+                )
+    return problems
+
+
+# The quota wait's backoff (the lead's tailor.submission.quota when it exists; these mirror it).
+FALLBACK_BASE_DELAY_SECONDS = 60
+FALLBACK_MAX_DELAY_SECONDS = 3600
+#: receives kept free for throttling/5xx retries on top of the longest quota wait
+RETRY_RECEIVE_MARGIN = 5
+#: retention beyond the longest wait: the time before the wait began, a redrive, an operator's day
+RETENTION_MARGIN_SECONDS = 24 * 3600
+
+
+def fallback_receives_needed(max_wait_seconds: int, base: int = 60, cap: int = 3600) -> int:
+    """The receive at which a message held with visibility min(base x 2^(n-1), cap) on receive n
+    has waited ``max_wait_seconds`` (and gives up): the smallest n with sum(delay(1..n-1)) >= wait."""
+    waited, n = 0, 1
+    while waited < max_wait_seconds:
+        waited += min(base * 2 ** (n - 1), cap)
+        n += 1
+    return n
+
+
+def quota_backoff() -> tuple[int, int, Any, str]:
+    """(base, cap, receives_needed, where from)."""
+    try:
+        from tailor.submission.quota import (  # type: ignore[import-not-found,unused-ignore]
+            BASE_DELAY_SECONDS,
+            MAX_DELAY_SECONDS,
+            receives_needed,
+        )
+    except ImportError:
+        base, cap = FALLBACK_BASE_DELAY_SECONDS, FALLBACK_MAX_DELAY_SECONDS
+        return base, cap, lambda wait: fallback_receives_needed(wait, base, cap), "tests/infra fallback"
+    return int(BASE_DELAY_SECONDS), int(MAX_DELAY_SECONDS), receives_needed, "tailor.submission.quota"
+
+
+def check_submit_queue_sizing(template: Template) -> list[str]:
+    """A full quota never sends a message to the DLQ early: for the longest wait a deploy may set
+    (QuotaMaxWaitHours' MaxValue, else its Default), SubmitQueue's maxReceiveCount covers the
+    receives the growing hold needs plus a retry margin, and its retention outlasts the wait with a
+    day to spare. The function's held message also never exceeds SQS's 12 h visibility maximum."""
+    problems: list[str] = []
+    param = (template.get("Parameters") or {}).get("QuotaMaxWaitHours")
+    if not isinstance(param, Mapping) or "Default" not in param:
+        return ["Parameters: QuotaMaxWaitHours missing (or without a Default)"]
+    hours = int(param.get("MaxValue", param["Default"]))
+    wait = hours * 3600
+    base, cap, receives_needed, source = quota_backoff()
+    if cap > 12 * 3600:
+        problems.append(f"quota backoff cap {cap} s exceeds SQS's 12 h visibility maximum")
+    queues = resources_of(template, "AWS::SQS::Queue")
+    mapped = [
+        qid
+        for _, esm, qid in _sqs_mappings(template)
+        if qid and target_id(esm.get("FunctionName")) == "SubmissionFunction"
+    ]
+    if not mapped:
+        return [*problems, "SubmissionFunction has no SQS event source to size"]
+    for qid in mapped:
+        queue = props(queues[qid])
+        max_receive = int((_redrive(queues[qid]) or {}).get("maxReceiveCount", 0))
+        needed = int(receives_needed(wait)) + RETRY_RECEIVE_MARGIN
+        if max_receive < needed:
+            problems.append(
+                f"{qid}: maxReceiveCount {max_receive} < {needed} receives a {hours} h quota wait needs"
+                f" (backoff {base} s doubling to {cap} s, from {source},"
+                f" + {RETRY_RECEIVE_MARGIN} for retries)"
+            )
+        retention = _as_int(queue.get("MessageRetentionPeriod"), 345600)
+        if retention < wait + cap + RETENTION_MARGIN_SECONDS:
+            problems.append(
+                f"{qid}: MessageRetentionPeriod {retention} s < {hours} h wait + {cap} s hold + 24 h margin"
+            )
     return problems

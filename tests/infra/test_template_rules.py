@@ -14,16 +14,19 @@ from typing import Any
 
 import pytest
 from infra_rules import (
+    check_bedrock_trust,
     check_buckets,
     check_code,
     check_contract_functions,
     check_dlq_alarms,
     check_dlq_retention,
+    check_function_env,
     check_functions,
     check_iam_statements,
     check_ingestion_sizing,
     check_log_groups,
     check_outputs,
+    check_pass_role,
     check_queue_encryption,
     check_queues_have_dlq,
     check_resource_policies,
@@ -31,18 +34,24 @@ from infra_rules import (
     check_rule_targets,
     check_snapshots,
     check_sqs_mappings,
+    check_submit_queue_sizing,
     check_tables,
     check_visibility_timeouts,
     dead_letter_queue_ids,
+    fallback_receives_needed,
     parse_contract_env,
+    parse_contract_function_env,
     parse_contract_functions,
+    quota_backoff,
     resources_of,
 )
 
 pytestmark = pytest.mark.infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_ENV = parse_contract_env((REPO_ROOT / "docs" / "CONTRACTS.md").read_text(encoding="utf-8"))
+CONTRACTS_TEXT = (REPO_ROOT / "docs" / "CONTRACTS.md").read_text(encoding="utf-8")
+CONTRACT_ENV = parse_contract_env(CONTRACTS_TEXT)
+CONTRACT_FUNCTION_ENV = parse_contract_function_env(CONTRACTS_TEXT)
 
 Checker = Callable[[dict[str, Any]], list[str]]
 
@@ -65,6 +74,10 @@ RULES: dict[str, Checker] = {
     "tables": check_tables,
     "snapshots": check_snapshots,
     "ingestion_sizing": check_ingestion_sizing,
+    "function_env": lambda t: check_function_env(t, CONTRACT_FUNCTION_ENV),
+    "bedrock_trust": check_bedrock_trust,
+    "pass_role": check_pass_role,
+    "submit_queue_sizing": check_submit_queue_sizing,
 }
 
 
@@ -104,10 +117,36 @@ def _dlq_policy_sources(t: dict[str, Any]) -> dict[str, Any]:
     return cond
 
 
-def _esm(t: dict[str, Any]) -> dict[str, Any]:
-    (esm,) = resources_of(t, "AWS::Lambda::EventSourceMapping").values()
+def _esm(t: dict[str, Any], function: str = "IngestionFunction") -> dict[str, Any]:
+    (esm,) = [
+        e
+        for e in resources_of(t, "AWS::Lambda::EventSourceMapping").values()
+        if e["Properties"]["FunctionName"] == {"Ref": function}
+    ]
     props: dict[str, Any] = esm["Properties"]
     return props
+
+
+def _submission_statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
+    statements = _res(t, "SubmissionFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    return next(s for s in statements if isinstance(s, dict) and s.get("Sid") == sid)
+
+
+def _bedrock_trust(t: dict[str, Any]) -> dict[str, Any]:
+    cond: dict[str, Any] = _res(t, "BedrockCustomizationRole")["AssumeRolePolicyDocument"]["Statement"][0][
+        "Condition"
+    ]
+    return cond
+
+
+def _submission_vars(t: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = _res(t, "SubmissionFunction")["Environment"]["Variables"]
+    return variables
+
+
+def _redrive_of(t: dict[str, Any], queue: str) -> dict[str, Any]:
+    redrive: dict[str, Any] = _res(t, queue)["RedrivePolicy"]
+    return redrive
 
 
 def _add_stray_queue(t: dict[str, Any]) -> None:
@@ -124,6 +163,89 @@ def _second_queue_policy(t: dict[str, Any]) -> None:
 
 
 MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "function_env",
+        "submission variable missing",
+        lambda t: _submission_vars(t).pop("BEDROCK_ROLE_ARN"),
+        "BEDROCK_ROLE_ARN missing",
+    ),
+    (
+        "function_env",
+        "submission variable from the wrong resource",
+        lambda t: _submission_vars(t).update(SUBMIT_QUEUE_URL={"Ref": "IngestQueue"}),
+        "expected it from SubmitQueue",
+    ),
+    (
+        "function_env",
+        "submission variable on another function",
+        lambda t: _vars(t).update(CUSTOMIZATION_JOB_QUOTA={"Ref": "CustomizationJobQuota"}),
+        "IngestionFunction: sets CUSTOMIZATION_JOB_QUOTA",
+    ),
+    (
+        "bedrock_trust",
+        "no aws:SourceAccount",
+        lambda t: _bedrock_trust(t).pop("StringEquals"),
+        "aws:SourceAccount",
+    ),
+    ("bedrock_trust", "no aws:SourceArn", lambda t: _bedrock_trust(t).pop("ArnLike"), "aws:SourceArn"),
+    (
+        "bedrock_trust",
+        "SourceArn on every Bedrock resource",
+        lambda t: _bedrock_trust(t)["ArnLike"].update(
+            {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:*"}}
+        ),
+        "model-customization-job",
+    ),
+    (
+        "pass_role",
+        "PassRole on every role",
+        lambda t: _submission_statement(t, "PassCustomizationRole").update(Resource="*"),
+        "not a role of this template",
+    ),
+    (
+        "pass_role",
+        "PassRole without iam:PassedToService",
+        lambda t: _submission_statement(t, "PassCustomizationRole").pop("Condition"),
+        "iam:PassedToService",
+    ),
+    (
+        "pass_role",
+        "passes a role Bedrock does not trust",
+        lambda t: _submission_statement(t, "PassCustomizationRole").update(
+            Resource={"Fn::GetAtt": ["IngestionFunctionRole", "Arn"]}
+        ),
+        "does not trust",
+    ),
+    (
+        "submit_queue_sizing",
+        "maxReceiveCount too small for a day's wait",
+        lambda t: _redrive_of(t, "SubmitQueue").update(maxReceiveCount=20),
+        "maxReceiveCount 20",
+    ),
+    (
+        "submit_queue_sizing",
+        "retention of one day",
+        lambda t: _res(t, "SubmitQueue").update(MessageRetentionPeriod=86400),
+        "MessageRetentionPeriod 86400",
+    ),
+    (
+        "submit_queue_sizing",
+        "longer waits allowed than the queue holds",
+        lambda t: t["Parameters"]["QuotaMaxWaitHours"].update(MaxValue=96),
+        "96 h quota wait",
+    ),
+    (
+        "sqs_mappings",
+        "concurrency parameter allows 1",
+        lambda t: t["Parameters"]["SubmissionMaxConcurrency"].update(MinValue=1),
+        "MaximumConcurrency",
+    ),
+    (
+        "iam_statements",
+        "CreateModelCustomizationJob on *",
+        lambda t: _submission_statement(t, "CreateCustomizationJobs").update(Resource="*"),
+        "bedrock:CreateModelCustomizationJob",
+    ),
     ("queues_have_dlq", "queue without redrive", _add_stray_queue, "StrayQueue"),
     (
         "queues_have_dlq",
@@ -396,7 +518,29 @@ def test_contract_tables_parse(contracts_md: str) -> None:
     assert {"TAILOR_BUS_NAME", "DATA_BUCKET", "RUNS_TABLE", "POWERTOOLS_SERVICE_NAME"} <= set(env)
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == ["Tailor"]
     assert "ingestion" in env["POWERTOOLS_SERVICE_NAME"]
-    assert {r["function"] for r in parse_contract_functions(contracts_md)} >= {"IngestionFunction"}
+    assert {r["function"] for r in parse_contract_functions(contracts_md)} >= {
+        "IngestionFunction",
+        "SubmissionFunction",
+    }
+    function_env = parse_contract_function_env(contracts_md)
+    assert function_env["BEDROCK_ROLE_ARN"] == {
+        "functions": {"SubmissionFunction"},
+        "source": "BedrockCustomizationRole",
+    }
+    assert not set(function_env) & set(env)  # a variable is global or per function, never both
+
+
+def test_quota_backoff_arithmetic() -> None:
+    # The comment above SubmitQueue in template.yaml: 60 s doubling to 1 h.
+    assert fallback_receives_needed(86400) == 30  # 6 receives for the first 3780 s, then 23 of 1 h
+    assert fallback_receives_needed(36 * 3600) == 42
+    assert fallback_receives_needed(3780) == 7
+    assert fallback_receives_needed(3779) == 7
+    assert fallback_receives_needed(3600) == 7
+    assert fallback_receives_needed(60) == 2
+    base, cap, receives_needed, _ = quota_backoff()  # the lead's module once it exists
+    assert (base, cap) == (60, 3600)
+    assert 25 <= int(receives_needed(86400)) <= 31
 
 
 def test_contract_functions_match_template(raw_template: dict[str, Any], contracts_md: str) -> None:
