@@ -8,7 +8,6 @@ the rest of the batch goes on.
 from __future__ import annotations
 
 import dataclasses
-import os
 from functools import cache
 from typing import Any
 
@@ -50,7 +49,6 @@ def _deps() -> IngestionDeps:
         runs=DynamoRunStore(settings.runs_table),
         bus=EventBridgePublisher(settings.bus_name),
         artifacts_bucket=settings.artifacts_bucket,
-        hyperpod_configured=bool(os.environ.get("HYPERPOD_CLUSTER")),
     )
 
 

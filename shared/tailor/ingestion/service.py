@@ -45,7 +45,7 @@ from tailor.ingestion.triggers import (
     classify_key,
     report_key,
 )
-from tailor.jobs.catalog import backend_note, bedrock_supports, resolve_model
+from tailor.jobs.catalog import resolve_model
 from tailor.jobs.naming import bedrock_safe_key
 from tailor.jobs.run import RunFacts, RunRecord
 from tailor.jobs.spec import JobSpec, SpecError, parse_spec
@@ -69,9 +69,6 @@ class IngestionDeps:
     bus: EventPublisher
     artifacts_bucket: str
     deadline: Deadline = field(default_factory=Deadline.unlimited)
-    # Nova continued pre-training runs on SageMaker HyperPod only; until a HyperPod backend is
-    # configured, a valid CPT run ends refused instead of waiting in the active index forever.
-    hyperpod_configured: bool = False
 
 
 class IngestOutcome(StrEnum):
@@ -379,10 +376,7 @@ def _conclude(
     snapshot = _snapshots(deps, report, data) if report.valid and spec is not None else None
     report_uri = _write_json(deps, report_key(run), report.model_dump(mode="json"))
     files = _dataset_files(upload, trigger, spec, data, snapshot)
-    result = _record_and_publish(deps, run, report, report_uri, spec, files)
-    if result.outcome is IngestOutcome.VALIDATED and spec is not None:
-        _end_if_no_backend(deps, run, spec)
-    return result
+    return _record_and_publish(deps, run, report, report_uri, spec, files)
 
 
 _OUTCOME_EVENTS = frozenset({DetailType.DATASET_VALIDATED.value, DetailType.DATASET_REJECTED.value})
@@ -396,14 +390,6 @@ def _snapshots(deps: IngestionDeps, report: ValidationReport, data: list[_DataFi
             raise RuntimeError(f"{data_file.info.uri}: read {counted.bytes} of {data_file.info.size} bytes")
         taken[data_file.role] = take_snapshot(deps.objects, data_file.info, counted.sha256)
     return DatasetSnapshot(training=taken["training"], validation=taken.get("validation"))
-
-
-def _end_if_no_backend(deps: IngestionDeps, run: str, spec: JobSpec) -> None:
-    """A run no backend will advance ends now, outside the active index (Nova CPT without HyperPod)."""
-    if bedrock_supports(spec.technique, spec.base_model) or deps.hyperpod_configured:
-        return
-    note = backend_note(spec.technique) or f"no backend runs {spec.technique.value} for {spec.base_model}"
-    deps.runs.transition(run, RunStatus.SUBMISSION_FAILED, reason=note)
 
 
 def _record_and_publish(

@@ -53,6 +53,7 @@ class RunFacts(_RunModel):
     last_joined_upload: str | None = None
     # Submission.
     waiting_for_quota_since: str | None = None  # set while submissions are held by the job quota
+    error_code: str | None = None  # why submission failed (JobSubmissionFailed.errorCode)
     estimated_usd: float | None = None
     output_uri: str | None = None
     # Filled by later services: submission, status, deployment.

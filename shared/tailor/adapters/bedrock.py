@@ -1,0 +1,195 @@
+"""Bedrock model customization: create, get and list jobs (aws-facts §1).
+
+Errors are sorted once, here: ``BedrockError.kind`` says what the caller does with it —
+``retry`` (throttling, 5xx: the SDK already retried), ``quota`` (ServiceQuotaExceeded: the SDK does
+not retry; wait longer), ``conflict`` (the job name is taken) or ``fatal`` (fix the input).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from tailor.adapters import aws
+
+
+class ErrorKind(StrEnum):
+    RETRY = "retry"
+    QUOTA = "quota"
+    CONFLICT = "conflict"
+    FATAL = "fatal"
+
+
+_RETRY = frozenset(
+    {
+        "ThrottlingException",
+        "InternalServerException",
+        "ServiceUnavailableException",
+        "TooManyRequestsException",
+    }
+)
+# moto answers a repeated name with ResourceInUseException; Bedrock with ConflictException or a
+# ValidationException "The provided job name is currently in use."
+_CONFLICT = frozenset({"ConflictException", "ResourceInUseException"})
+
+
+class BedrockError(RuntimeError):
+    def __init__(self, code: str, message: str, kind: ErrorKind) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.kind = kind
+
+    @classmethod
+    def classify(cls, code: str, message: str) -> BedrockError:
+        if code in _RETRY:
+            return cls(code, message, ErrorKind.RETRY)
+        if code == "ServiceQuotaExceededException":
+            return cls(code, message, ErrorKind.QUOTA)
+        if code in _CONFLICT or (code == "ValidationException" and "currently in use" in message):
+            return cls(code, message, ErrorKind.CONFLICT)
+        return cls(code, message, ErrorKind.FATAL)
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    arn: str
+    name: str
+    status: str
+    client_request_token: str | None = None
+    creation_time: datetime | None = None
+
+
+class BedrockGateway(Protocol):
+    def create_job(self, request: Mapping[str, Any]) -> str:
+        """CreateModelCustomizationJob with exactly ``request``; the job ARN. Raises BedrockError."""
+        ...
+
+    def get_job(self, identifier: str) -> JobInfo | None:
+        """The job by name or ARN; None if there is none."""
+        ...
+
+    def list_jobs(self, status: str) -> Iterator[JobInfo]:
+        """Every job in ``status`` (all pages)."""
+        ...
+
+
+def _from_client_error(error: Exception) -> BedrockError | None:
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return None
+    details = response.get("Error", {})
+    return BedrockError.classify(str(details.get("Code", "")), str(details.get("Message", "")))
+
+
+class BedrockClient:
+    """BedrockGateway on boto3 (adaptive retry mode: throttling and 5xx are retried first)."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.client("bedrock")
+        return self._client
+
+    def create_job(self, request: Mapping[str, Any]) -> str:
+        try:
+            response = self.client.create_model_customization_job(**request)
+        except Exception as error:
+            classified = _from_client_error(error)
+            if classified is None:
+                raise  # a timeout or connection error: transient, the message is retried
+            raise classified from error
+        return str(response["jobArn"])
+
+    def get_job(self, identifier: str) -> JobInfo | None:
+        try:
+            job = self.client.get_model_customization_job(jobIdentifier=identifier)
+        except Exception as error:
+            classified = _from_client_error(error)
+            if classified is not None and classified.code == "ResourceNotFoundException":
+                return None
+            if classified is None:
+                raise
+            raise classified from error
+        return JobInfo(
+            arn=job["jobArn"],
+            name=job["jobName"],
+            status=job["status"],
+            client_request_token=job.get("clientRequestToken"),
+            creation_time=job.get("creationTime"),
+        )
+
+    def list_jobs(self, status: str) -> Iterator[JobInfo]:
+        paginator = self.client.get_paginator("list_model_customization_jobs")
+        try:
+            for page in paginator.paginate(statusEquals=status):
+                for job in page.get("modelCustomizationJobSummaries", []):
+                    yield JobInfo(arn=job["jobArn"], name=job["jobName"], status=job["status"])
+        except Exception as error:
+            classified = _from_client_error(error)
+            if classified is None:
+                raise
+            raise classified from error
+
+
+@dataclass
+class InMemoryBedrock:
+    """Fake BedrockGateway with AWS's semantics (not moto's): a repeat with the same name and
+    token is the same job; the same name with another token is a conflict; get works by name or
+    ARN. ``fail_next`` injects errors (``BedrockError``s, or any exception) into the next creates."""
+
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    jobs: dict[str, tuple[JobInfo, dict[str, Any]]] = field(default_factory=dict)  # name → job, request
+    fail_next: list[Exception] = field(default_factory=list)
+    create_calls: int = 0
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def create_job(self, request: Mapping[str, Any]) -> str:
+        self.create_calls += 1
+        self._maybe_fail()
+        name = str(request["jobName"])
+        token = request.get("clientRequestToken")
+        if name in self.jobs:
+            job, _ = self.jobs[name]
+            if token is not None and job.client_request_token == token:
+                return job.arn  # Bedrock ignores a repeat with the same token
+            raise BedrockError.classify("ConflictException", f"job name {name} is already in use")
+        job_id = secrets.token_hex(6)  # Bedrock's job id: 12 characters [a-z0-9]
+        base = str(request["baseModelIdentifier"])
+        arn = f"arn:aws:bedrock:{self.region}:{self.account}:model-customization-job/{base}/{job_id}"
+        info = JobInfo(
+            arn=arn,
+            name=name,
+            status="InProgress",
+            client_request_token=token,
+            creation_time=datetime.now(UTC),
+        )
+        self.jobs[name] = (info, dict(request))
+        return arn
+
+    def get_job(self, identifier: str) -> JobInfo | None:
+        for job, _ in self.jobs.values():
+            if identifier in (job.name, job.arn):
+                return job
+        return None
+
+    def list_jobs(self, status: str) -> Iterator[JobInfo]:
+        yield from (job for job, _ in self.jobs.values() if job.status == status)
+
+    def request_of(self, name: str) -> dict[str, Any]:
+        return self.jobs[name][1]
+
+    def set_status(self, name: str, status: str) -> None:
+        job, request = self.jobs[name]
+        self.jobs[name] = (replace(job, status=status), request)

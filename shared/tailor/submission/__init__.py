@@ -1,0 +1,1 @@
+"""Job submission: a validated dataset becomes exactly one Bedrock customization job."""
