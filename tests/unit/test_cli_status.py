@@ -147,3 +147,27 @@ def test_status_says_which_run_an_upload_joined_and_what_bedrock_is_given() -> N
     assert "snapshot  training s3://tailor-data/snapshots/sha256/ab12.jsonl (4,096 bytes)" in text
     assert f"see tailor status {LONG_RUN_ID}-a2" in text
     assert "reportUri: s3://a/r" in text
+
+
+def test_status_says_a_run_waits_for_quota_and_shows_its_job() -> None:
+    from tailor.jobs.run import RunFacts
+
+    waiting = _run(status=RunStatus.VALIDATED).model_copy(
+        update={"facts": RunFacts(waiting_for_quota_since="2026-12-01T12:00:05.000Z", estimated_usd=12.5)}
+    )
+    console = _console()
+    render_run(waiting, _report(valid=True), console)
+    text = _text(console)
+    assert "waiting for quota since 2026-12-01T12:00:05.000Z" in text and "$12.50" in text
+    submitted = _run(status=RunStatus.SUBMITTED).model_copy(
+        update={
+            "facts": RunFacts(
+                job_arn="arn:aws:bedrock:us-east-1:1:model-customization-job/x/abc", job_name="tailor-x"
+            )
+        }
+    )
+    console = _console()
+    render_run(submitted, _report(valid=True), console)
+    text = _text(console)
+    assert "job       tailor-x (arn:aws:bedrock:us-east-1:1:model-customization-job/x/abc)" in text
+    assert "waiting for quota" not in text

@@ -10,6 +10,7 @@ import orjson
 import typer
 
 from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.jobs.state import RunStatus
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -178,6 +179,17 @@ _WORDED = frozenset(
 
 def _render_facts(record: RunRecord, console: Console) -> None:
     facts = record.facts
+    if facts.waiting_for_quota_since and record.status is RunStatus.VALIDATED:
+        console.print(
+            f"  [yellow]waiting for quota since {facts.waiting_for_quota_since}[/]: the account's "
+            "customization jobs are all in progress; it is submitted when one ends"
+        )
+    if facts.job_arn:
+        console.print(f"  job       {facts.job_name} ({facts.job_arn})")
+    if facts.estimated_usd is not None:
+        console.print(f"  estimate  ${facts.estimated_usd:,.2f} for training (tailor estimate explains it)")
+    if facts.error_code:
+        console.print(f"  [red]submission failed[/]: {facts.error_code}: {facts.failure_message}")
     if facts.attempt and facts.attempt > 1:
         console.print(f"  attempt {facts.attempt} (previous: {facts.previous_attempt})")
     if facts.next_attempt:
