@@ -94,6 +94,7 @@ class LocalStack:
         enforce_timeouts: bool = True,
         echo_logs: TextIO | None = None,
         port: int = 0,
+        repair_bedrock: bool = True,
     ) -> None:
         """
         template: a path to a SAM/CloudFormation template (default: ``find_template()``), or a dict
@@ -101,6 +102,8 @@ class LocalStack:
             (default: the template's directory, or the working directory for a dict).
         time_scale: factor on visibility timeouts (and, in ``serve``, on rate schedules if asked).
         echo_logs: a stream to copy handler output to (``tailor local up`` uses stdout).
+        repair_bedrock: make moto's Bedrock answer like AWS while the stack runs
+            (``tailor.local.moto_bedrock``); ``False`` only to observe moto itself (test_moto_facts).
         """
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -115,6 +118,8 @@ class LocalStack:
         self.enforce_timeouts = enforce_timeouts
         self.echo_logs = echo_logs
         self.port = port
+        self.repair_bedrock = repair_bedrock
+        self._bedrock_patched = False
         self.endpoint_url = ""
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -152,6 +157,11 @@ class LocalStack:
         started = time.monotonic()
         try:
             self._start_server()
+            if self.repair_bedrock:
+                from tailor.local import moto_bedrock
+
+                moto_bedrock.install()
+                self._bedrock_patched = True
             self._set_environment()
             self._provision()
         except BaseException:
@@ -282,6 +292,11 @@ class LocalStack:
                     self._moto_reset()
                 self._stop_server()
         finally:
+            if self._bedrock_patched:
+                from tailor.local import moto_bedrock
+
+                moto_bedrock.uninstall()
+                self._bedrock_patched = False
             self._server = None
             self._clients = {}
             if self._saved_env:
@@ -534,6 +549,14 @@ class LocalStack:
         for name, prefix, how in services:
             if any(t.startswith(prefix) for t in types):
                 summary.emulated.append(Part(name, f"moto — {how}"))
+        if self._bedrock_patched:
+            summary.emulated.append(
+                Part(
+                    "Bedrock (control plane)",
+                    "moto — customization jobs are created, read, listed, tagged and stopped, repaired to "
+                    "answer like AWS (below); they never train: every job stays InProgress",
+                )
+            )
         functions, sources = provisioner.functions, provisioner.event_sources
         summary.emulated.append(
             Part(
@@ -553,7 +576,11 @@ class LocalStack:
         # status service). The rest of Tailor's AWS surface is plainly not available locally.
         summary.simulated = []
         summary.not_available = [
-            Part("Bedrock model customization", "no simulator yet, nothing trains locally"),
+            Part(
+                "Bedrock model customization",
+                "no simulator yet: jobs are created in moto but never train (they stay InProgress, no "
+                "metrics, no model, no state-change events; the status service adds the simulator)",
+            ),
             Part("Device fleet (IoT Jobs, device agent)", "no simulator yet (a later issue)"),
         ]
         summary.not_emulated = [
@@ -577,6 +604,10 @@ class LocalStack:
             Part("bucket policy Conditions ignored (all-deny)", "conditional statements not applied"),
             Part("Scheduler / schedule rules never fire", "the local scheduler fires them"),
         ]
+        if self._bedrock_patched:
+            from tailor.local.moto_bedrock import REPAIRS
+
+            summary.workarounds += [Part(gap, repair) for gap, repair in REPAIRS]
         if applied:
             summary.workarounds.append(
                 Part("applied so far", ", ".join(f"{what} x{n}" for what, n in sorted(applied.items())))

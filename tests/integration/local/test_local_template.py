@@ -45,9 +45,16 @@ def _functions(transformed: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _ref_value(stack: LocalStack, value: Any) -> str:
-    """What CloudFormation puts in an environment variable: a literal, or a Ref's physical id."""
+    """What CloudFormation puts in an environment variable: a literal, a Ref's physical id (or a
+    parameter's value), or a GetAtt's attribute."""
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return str(stack.attribute(logical_id, attribute))
     if isinstance(value, dict):
         assert set(value) == {"Ref"}, f"unexpected intrinsic in an environment variable: {value}"
+        parameter = stack.provisioner.template.get("Parameters", {}).get(value["Ref"])
+        if parameter is not None:
+            return str(stack.parameter_values.get(value["Ref"], parameter.get("Default", "")))
         return stack.physical_id(value["Ref"])
     return str(value)
 
@@ -165,10 +172,71 @@ def test_uploads_reach_the_ingest_queue_only_for_trigger_keys(stack: LocalStack)
 def test_the_summary_for_the_real_template(stack: LocalStack) -> None:
     summary = stack.describe(echo=False)
     lambda_part = next(p for p in summary.emulated if p.name == "Lambda")
-    assert "1 function(s), 1 SQS event source(s)" in lambda_part.how
+    functions = len(stack.provisioner.functions)
+    assert functions >= 2  # ingestion, submission, …
+    assert f"{functions} function(s), {functions} SQS event source(s)" in lambda_part.how
+    assert any(p.name == "Bedrock (control plane)" for p in summary.emulated)
+    assert any(p.name.startswith("Bedrock: ") for p in summary.workarounds)
     assert any("AWS::Lambda::LayerVersion" in s for s in summary.skipped)
     assert summary.simulated == []  # no simulator yet: listed as not available instead
     assert any(name.startswith("Bedrock") for name in (p.name for p in summary.not_available))
     statuses = {r.logical_id: r.status for r in summary.resources}
     assert statuses["IngestionFunction"] == "played"
     assert statuses["IngestQueue"] == statuses["DataBucket"] == statuses["IngestRule"] == "created"
+    assert statuses["SubmissionFunction"] == statuses["SubmissionEventSource"] == "played"
+    assert statuses["SubmitQueue"] == statuses["SubmitRule"] == statuses["SubmitDLQAlarm"] == "created"
+    assert statuses["BedrockCustomizationRole"] == "resolved"  # moto does not enforce IAM
+
+
+def test_the_submission_event_source_resolves_its_parameters(stack: LocalStack) -> None:
+    (source,) = [s for s in stack.provisioner.event_sources.values() if s.function_id == "SubmissionFunction"]
+    assert source.queue_id == "SubmitQueue"
+    assert source.batch_size == 5
+    assert source.report_batch_item_failures
+    assert source.maximum_concurrency == 2  # Ref SubmissionMaxConcurrency, its Default
+    env = stack.function_env("SubmissionFunction")
+    assert env["BEDROCK_ROLE_ARN"] == stack.attribute("BedrockCustomizationRole", "Arn")
+    assert env["BEDROCK_ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/")
+    assert env["SUBMIT_QUEUE_URL"] == stack.physical_id("SubmitQueue")
+    assert (env["CUSTOMIZATION_JOB_QUOTA"], env["QUOTA_MAX_WAIT_HOURS"]) == ("2", "24")
+    assert env["BEDROCK_KMS_KEY_ARN"] == env["BEDROCK_SUBNET_IDS"] == env["TRAINING_PRICES_JSON"] == ""
+    queue = stack.queue("SubmitQueue")
+    assert queue.max_receive_count == 50 and queue.visibility_timeout == 360
+
+
+def test_dataset_validated_on_the_tailor_bus_reaches_the_submit_queue(stack: LocalStack) -> None:
+    events = stack.client("events")
+    bus = stack.physical_id("TailorBus")
+    entries = [
+        {
+            "Source": "tailor.ingestion",
+            "DetailType": "DatasetValidated",
+            "Detail": '{"n": 1}',
+            "EventBusName": bus,
+        },
+        {
+            "Source": "tailor.ingestion",
+            "DetailType": "DatasetRejected",
+            "Detail": '{"n": 2}',
+            "EventBusName": bus,
+        },
+        {
+            "Source": "someone.else",
+            "DetailType": "DatasetValidated",
+            "Detail": '{"n": 3}',
+            "EventBusName": bus,
+        },
+        {"Source": "tailor.ingestion", "DetailType": "DatasetValidated", "Detail": '{"n": 4}'},  # default bus
+    ]
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+    sqs = stack.client("sqs")
+    url = stack.physical_id("SubmitQueue")
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert [(b["source"], b["detail-type"], b["detail"]) for b in bodies] == [
+        ("tailor.ingestion", "DatasetValidated", {"n": 1})
+    ]
+    stack.published_events()  # drain the observer for the other tests

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack({"Resources": {}}, stack_name="moto-facts") as running:
+    # repair_bedrock=False: these tests observe moto itself (test_local_bedrock: the repaired stack).
+    with LocalStack({"Resources": {}}, stack_name="moto-facts", repair_bedrock=False) as running:
         yield running
 
 
@@ -184,3 +185,100 @@ def test_s3_versions_delete_markers_and_copy_conditions(stack: LocalStack) -> No
         )
     assert changed.value.response["Error"]["Code"] in {"412", "PreconditionFailed"}
     assert changed.value.operation_name == "HeadObject"
+
+
+# ------------------------------------------------------------------------------------------------
+# Bedrock model customization (repaired by tailor/local/moto_bedrock.py; test_local_bedrock.py
+# checks the repaired stack answers like AWS)
+# ------------------------------------------------------------------------------------------------
+
+
+def _job_request(name: str, token: str, **overrides: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "jobName": name,
+        "customModelName": f"{name}-model",
+        "roleArn": "arn:aws:iam::123456789012:role/bedrock",
+        "clientRequestToken": token,
+        "baseModelIdentifier": "amazon.nova-micro-v1:0:128k",
+        "customizationType": "DISTILLATION",
+        "trainingDataConfig": {"s3Uri": "s3://data/snapshots/sha256/a.jsonl"},
+        "outputDataConfig": {"s3Uri": "s3://artifacts/jobs/run/"},
+        "hyperParameters": {"epochCount": "2"},
+        "customizationConfig": {
+            "distillationConfig": {
+                "teacherModelConfig": {
+                    "teacherModelIdentifier": "us.amazon.nova-premier-v1:0",
+                    "maxResponseLengthForInference": 1000,
+                }
+            }
+        },
+        "jobTags": [{"key": "tailor:run-id", "value": name}],
+    }
+    request.update(overrides)
+    return request
+
+
+def test_bedrock_job_arns_end_in_the_job_name(stack: LocalStack) -> None:
+    bedrock = stack.client("bedrock")
+    arn = bedrock.create_model_customization_job(**_job_request("facts-arn", "facts-arn-token"))["jobArn"]
+    # AWS: …:model-customization-job/<base model id>/<12 [a-z0-9]> (aws-facts §1)
+    assert arn == "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/facts-arn"
+
+
+def test_bedrock_repeated_token_is_not_idempotent(stack: LocalStack) -> None:
+    """AWS ignores a repeat with the same clientRequestToken and answers the first job's ARN."""
+    bedrock = stack.client("bedrock")
+    request = _job_request("facts-token", "facts-token-1")
+    first = bedrock.create_model_customization_job(**request)["jobArn"]
+    with pytest.raises(ClientError) as repeated:
+        bedrock.create_model_customization_job(**request)
+    assert repeated.value.response["Error"]["Code"] == "ResourceInUseException"
+    other_name = _job_request("facts-token-b", "facts-token-1")
+    second = bedrock.create_model_customization_job(**other_name)["jobArn"]
+    assert second != first  # the same token made a second job
+    # A repeated name with another token is ResourceInUseException too (AWS: unverified which error).
+    with pytest.raises(ClientError) as renamed:
+        bedrock.create_model_customization_job(**_job_request("facts-token", "facts-token-2"))
+    assert renamed.value.response["Error"]["Code"] == "ResourceInUseException"
+
+
+def test_bedrock_get_by_arn_fails_and_by_name_drops_fields(stack: LocalStack) -> None:
+    bedrock = stack.client("bedrock")
+    arn = bedrock.create_model_customization_job(**_job_request("facts-get", "facts-get-token"))["jobArn"]
+    with pytest.raises(ClientError) as by_arn:
+        bedrock.get_model_customization_job(jobIdentifier=arn)
+    assert by_arn.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert "arn%3Aaws%3Abedrock" in by_arn.value.response["Error"]["Message"]  # never URL-decoded
+    with pytest.raises(ClientError):
+        bedrock.stop_model_customization_job(jobIdentifier=arn)
+    job = bedrock.get_model_customization_job(jobIdentifier="facts-get")
+    assert "customizationConfig" not in job  # dropped on create
+    assert job["status"] == "InProgress"
+    assert job["outputModelName"] == "facts-get-model-facts-get"  # AWS: the customModelName
+    # Fields AWS sends only for ended / failed / completed jobs, on a job in progress:
+    assert job["failureMessage"] == "Failure Message"
+    assert {"endTime", "outputModelArn", "outputModelKmsKeyArn", "trainingMetrics"} <= set(job)
+    assert job["creationTime"].tzinfo is None  # "%Y-%m-%d %H:%M:%S", local time: boto3 parses it naive
+
+
+def test_bedrock_list_filters_paginates_and_tags(stack: LocalStack) -> None:
+    """What works as on AWS: statusEquals, nameContains, maxResults/nextToken, tags by moto's ARN."""
+    bedrock = stack.client("bedrock")
+    arns = [
+        bedrock.create_model_customization_job(**_job_request(f"facts-list-{i}", f"facts-list-{i}"))["jobArn"]
+        for i in range(3)
+    ]
+    bedrock.stop_model_customization_job(jobIdentifier="facts-list-0")
+    assert (
+        bedrock.get_model_customization_job(jobIdentifier="facts-list-0")["status"] == "Stopped"
+    )  # no Stopping
+    pages = list(
+        bedrock.get_paginator("list_model_customization_jobs").paginate(
+            statusEquals="InProgress", nameContains="facts-list-", PaginationConfig={"PageSize": 1}
+        )
+    )
+    names = [s["jobName"] for page in pages for s in page["modelCustomizationJobSummaries"]]
+    assert names == ["facts-list-1", "facts-list-2"] and len(pages) == 2
+    assert bedrock.list_tags_for_resource(resourceARN=arns[1])["tags"] == [
+        {"key": "tailor:run-id", "value": "facts-list-1"}
+    ]
