@@ -117,7 +117,7 @@ def estimate(
     budget = _budget(spec)
     if as_json:
         document = {
-            # Spelled out: the names (the wire model's alias generator says "pricePer1KTokens").
+            # The wire names of CostEstimate (the same as JobSubmitted.estimate), plus the budget.
             "trainingTokens": result.training_tokens,
             "epochs": result.epochs,
             "pricePer1kTokens": result.price_per_1k_tokens,

@@ -133,7 +133,8 @@ class CostEstimate(WireModel):
 
     training_tokens: int
     epochs: int
-    price_per_1k_tokens: float | None = None  # None: no price known for this model
+    # The spelling on the wire (to_camel would give "pricePer1KTokens").
+    price_per_1k_tokens: float | None = Field(default=None, alias="pricePer1kTokens")  # None: unknown
     estimated_usd: float | None = None
     teacher_usd: float | None = None
     price_source: str
