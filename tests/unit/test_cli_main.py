@@ -37,7 +37,16 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 
 # -- first-run polish ---------------------------------------------------------------------------------
 
-HELP_PATHS = [[], ["validate"], ["submit"], ["status"], ["local"], ["local", "up"], ["local", "demo"]]
+HELP_PATHS = [
+    [],
+    ["validate"],
+    ["submit"],
+    ["estimate"],
+    ["status"],
+    ["local"],
+    ["local", "up"],
+    ["local", "demo"],
+]
 
 
 @pytest.mark.parametrize("path", HELP_PATHS, ids=lambda p: " ".join(p) or "tailor")
