@@ -37,6 +37,7 @@ def _base_deps() -> tuple[SubmissionDeps, Any]:
     # Built on first use, not at import: boto3 clients stay off the cold-start path.
     from tailor.adapters.bedrock import BedrockClient
     from tailor.adapters.bus import EventBridgePublisher
+    from tailor.adapters.pricing import AwsPriceList
     from tailor.adapters.queue import SqsQueue
     from tailor.adapters.runs import DynamoRunStore
     from tailor.config import Settings
@@ -51,9 +52,14 @@ def _base_deps() -> tuple[SubmissionDeps, Any]:
         bus=EventBridgePublisher(settings.bus_name),
         backends=(BedrockBackend(BedrockClient()),),
         settings=submission,
-        prices=price_table(submission.prices_json),
+        # Catalog prices, overridden by TRAINING_PRICES_JSON, then by the Price List when enabled.
+        prices=price_table(submission.prices_json, AwsPriceList() if _price_list_enabled() else None),
     )
     return deps, SqsQueue(os.environ["SUBMIT_QUEUE_URL"])
+
+
+def _price_list_enabled() -> bool:
+    return os.environ.get("USE_PRICE_LIST", "").strip().lower() == "true"
 
 
 def _delivery(record: SqsRecord) -> Delivery:
