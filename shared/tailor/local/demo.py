@@ -6,10 +6,12 @@
    ``job.json`` — the spec goes last, it starts the run);
 3. let the dispatcher play Lambda until nothing is left to do;
 4. show the events that reached the Tailor bus, the validation reports with their errors (file,
-   line, code, message) and the run records;
-5. check that the story happened: exactly one ``DatasetValidated`` for the good dataset, one
-   ``DatasetRejected`` with line-numbered errors for the broken one, both reports in S3, both runs
-   in the table, nothing dead-lettered, no handler error. ``DemoResult.ok`` says so.
+   line, code, message), the Bedrock job and the run records;
+5. check that the story happened: exactly one ``DatasetValidated`` for the good dataset and one
+   ``JobSubmitted`` for it, one ``DatasetRejected`` with line-numbered errors for the broken one,
+   both reports in S3, exactly one Bedrock customization job (created in moto: it never trains
+   locally), both runs in the table, nothing dead-lettered, no handler error. ``DemoResult.ok``
+   says so.
 
 The datasets are generated here (valid ``bedrock-conversation-2024`` records, aws-facts §3).
 """
@@ -100,6 +102,7 @@ class DemoResult:
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report URI → report
     runs: list[dict[str, Any]] = field(default_factory=list)
     snapshots: dict[str, bytes] = field(default_factory=dict)  # snapshot URI → its bytes
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # Bedrock's job summaries (moto)
     dead_letters: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -195,9 +198,16 @@ def play_story(stack: LocalStack, *, timeout: float = 60.0) -> DemoResult:
             except Exception as error:
                 result.reports[uri] = {"_error": f"cannot read {uri}: {error}"}
     result.runs = _scan_runs(stack)
+    result.jobs = _list_jobs(stack)
     result.snapshots = _read_snapshots(stack, result.events)
     _check(result)
     return result
+
+
+def _list_jobs(stack: LocalStack) -> list[dict[str, Any]]:
+    """Every customization job the stack's Bedrock (moto) holds: locally they never train."""
+    paginator = stack.client("bedrock").get_paginator("list_model_customization_jobs")
+    return [job for page in paginator.paginate() for job in page.get("modelCustomizationJobSummaries", [])]
 
 
 def _read_snapshots(stack: LocalStack, events: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -233,7 +243,22 @@ def _check(result: DemoResult) -> None:
         len(rejected) == 1,
         f"got {len(rejected)}",
     )
-    others = [e for e in result.events if e not in validated + rejected]
+    good_run_id = _run_id(validated[0]) if validated else ""
+    submitted = [
+        e for e in result.events if e.get("detail-type") == "JobSubmitted" and _run_id(e) == good_run_id
+    ]
+    result.check(
+        f"exactly one JobSubmitted for datasets/{GOOD_NAME}/, naming its Bedrock job",
+        len(submitted) == 1 and bool(_data(submitted[0]).get("jobArn")),
+        f"got {len(submitted)}",
+    )
+    job_arns = [str(j.get("jobArn")) for j in result.jobs]
+    result.check(
+        "exactly one Bedrock customization job, the good run's (created in moto: it never trains)",
+        len(submitted) == 1 and job_arns == [str(_data(submitted[0]).get("jobArn"))],
+        f"{len(job_arns)} job(s)",
+    )
+    others = [e for e in result.events if e not in validated + rejected + submitted]
     result.check(
         "no other event on the Tailor bus", not others, ", ".join(e.get("detail-type", "?") for e in others)
     )
@@ -269,7 +294,7 @@ def _check(result: DemoResult) -> None:
         _key(str(training.get("uri", "no snapshot in the event")))[:40] + "…",
     )
     statuses = {str(r.get("runId")): str(r.get("status")) for r in result.runs}
-    for label, events, status in (("good", validated, "VALIDATED"), ("broken", rejected, "REJECTED")):
+    for label, events, status in (("good", validated, "SUBMITTED"), ("broken", rejected, "REJECTED")):
         run_id = _run_id(events[0]) if events else ""
         result.check(
             f"the {label} run is recorded as {status}",
@@ -324,6 +349,17 @@ def _render_events(console: Console, result: DemoResult) -> None:
             records = data.get("records") or {}
             info = f"{records.get('training', '?')} records, ~{data.get('tokenEstimate', '?')} tokens"
             style = "green"
+        elif event.get("detail-type") == "JobSubmitted":
+            estimate = data.get("estimate") or {}
+            usd = estimate.get("estimatedUsd")
+            cost = f"~${float(usd):.2f}" if isinstance(usd, int | float) else "cost unknown"
+            info = f"{data.get('technique', '?')} of {data.get('baseModelId', '?')}, {cost}"
+            style = "green"
+            console.print(f"  [{style}]{event.get('detail-type')}[/] from {event.get('source')}: {info}")
+            console.print(f"    run     {_run_id(event)}", soft_wrap=True)
+            console.print(f"    job     {data.get('jobName', '?')}", soft_wrap=True)
+            console.print(f"    model   {data.get('customModelName', '?')}", soft_wrap=True)
+            continue
         else:
             counts = data.get("errorCounts") or {}
             info = ", ".join(f"{code} x{n}" for code, n in counts.items()) or "-"
@@ -365,6 +401,16 @@ def _render_reports(console: Console, result: DemoResult) -> None:
                 str(issue.get("message")),
             )
         console.print(table)
+
+
+def _render_jobs(console: Console, result: DemoResult) -> None:
+    console.print("[bold]Bedrock customization jobs[/] (moto: created, never trained locally):")
+    for job in result.jobs:
+        console.print(
+            f"  {job.get('jobName')}  {job.get('status')}  {job.get('customizationType')}", soft_wrap=True
+        )
+    if not result.jobs:
+        console.print("  none")
 
 
 def _render_runs(console: Console, result: DemoResult) -> None:
@@ -413,12 +459,14 @@ def run_demo(
         joined = sum(int(r.get("joinedUploads") or 0) for r in result.runs)
         console.print(
             f"   {len(result.events)} event(s) published, {len(result.runs)} run(s) recorded, "
-            f"{joined} identical upload(s) joined a run, {len(result.errors)} handler error(s)."
+            f"{joined} identical upload(s) joined a run, {len(result.jobs)} Bedrock job(s) created, "
+            f"{len(result.errors)} handler error(s)."
         )
         console.print()
         console.print("4. What happened:")
         _render_events(console, result)
         _render_reports(console, result)
+        _render_jobs(console, result)
         _render_runs(console, result)
         if result.errors:
             console.print("[red]Handler errors:[/]")
@@ -432,7 +480,8 @@ def run_demo(
         console.print(f"  {mark} {check.what}{detail}")
     if result.ok:
         console.print(
-            "[bold green]The story happened.[/] Next: Bedrock submission (its simulator comes later)."
+            "[bold green]The story happened.[/] Next: following the job to completion (the Bedrock "
+            "simulator comes with the status service)."
         )
     else:
         console.print("[bold red]The story did not happen as told: see the failed checks above.[/]")
