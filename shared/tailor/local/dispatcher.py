@@ -10,8 +10,11 @@ context. Then, as Lambda does:
   ``batchItemFailures`` are deleted (an invalid response fails the whole batch, as on AWS);
 - an exception, a timeout or an import error → nothing is deleted;
 - failed messages become visible again after the queue's visibility timeout x ``time_scale``
-  (SQS only takes whole seconds, so the dispatcher releases them itself, possibly sub-second), and
-  SQS (moto) moves them to the dead-letter queue once ``maxReceiveCount`` is exceeded.
+  (SQS only takes whole seconds, so the dispatcher releases them itself, possibly sub-second) —
+  or, when the handler held one itself (``ChangeMessageVisibility`` on its receipt handle during
+  the invocation, ``tailor.local.sqs_holds``), after that hold x ``time_scale``, as on AWS where
+  Lambda leaves a failed record's visibility alone — and SQS (moto) moves them to the
+  dead-letter queue once ``maxReceiveCount`` is exceeded.
 
 Handlers are imported from ``CodeUri`` + ``Handler`` under a module name unique to the stack and
 function (every service has an ``app.py``), with the function's directory first on ``sys.path``
@@ -195,6 +198,10 @@ class Dispatcher:
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._private_modules: dict[str, dict[str, ModuleType]] = {}
         self._pending: list[tuple[float, str, str]] = []  # (due, queue url, receipt handle)
+        # Receipt handles of the batch being handled → the visibility its handler set (sqs_holds).
+        self._watched: set[str] = set()
+        self._holds: dict[str, int] = {}
+        self.holds_seen = 0
         self._matchers: dict[str, list[Any]] = {}
         for function in self.functions.values():
             log = _function_log(function.logical_id)
@@ -416,7 +423,13 @@ class Dispatcher:
             self._delete(queue, filtered)
         if not passing:
             return
-        response, error = self._call(function, {"Records": passing})
+        self._watched = {r["receiptHandle"] for r in passing}
+        self._holds = {}
+        try:
+            response, error = self._call(function, {"Records": passing})
+        finally:
+            self._watched = set()
+        holds, self._holds = self._holds, {}
         ids = [r["messageId"] for r in passing]
         outcome = _Outcome(set(ids), error) if error else self._batch_outcome(source, ids, response)
         stats.invocations += 1
@@ -428,10 +441,19 @@ class Dispatcher:
         done = [r["receiptHandle"] for r in passing if r["messageId"] not in outcome.failed_ids]
         if done:
             self._delete(queue, done)
-        due = time.monotonic() + queue.visibility_timeout * self.time_scale
+        now = time.monotonic()
         for record in passing:
             if record["messageId"] in outcome.failed_ids:
-                self._pending.append((due, queue.url, record["receiptHandle"]))
+                handle = record["receiptHandle"]
+                if handle in holds:
+                    self.holds_seen += 1
+                seconds = holds.get(handle, queue.visibility_timeout)
+                self._pending.append((now + seconds * self.time_scale, queue.url, handle))
+
+    def observe_visibility(self, receipt_handle: str, seconds: int) -> None:
+        """``ChangeMessageVisibility`` seen on moto's side (any thread): a hold by the running handler."""
+        if receipt_handle in self._watched:
+            self._holds[receipt_handle] = seconds
 
     def _error(self, stats: FunctionStats, text: str) -> None:
         stats.errors.append(text)

@@ -276,6 +276,9 @@ class LocalStack:
             echo_logs=self.echo_logs,
             namespace=uuid.uuid4().hex[:8],
         )
+        from tailor.local import sqs_holds
+
+        sqs_holds.install(self._dispatcher.observe_visibility)
         self._scheduler = Scheduler(
             schedules=provisioner.schedules,
             sqs=self.client("sqs"),
@@ -292,6 +295,9 @@ class LocalStack:
                     self._moto_reset()
                 self._stop_server()
         finally:
+            from tailor.local import sqs_holds
+
+            sqs_holds.uninstall()
             if self._bedrock_patched:
                 from tailor.local import moto_bedrock
 

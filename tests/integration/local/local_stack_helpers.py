@@ -69,6 +69,15 @@ def handler(event, context):
             return {"batchItemFailures": [{"itemIdentifier": "not-a-message-id"}]}
         if count < body.get("fail_until", 0):
             failures.append({"itemIdentifier": record["messageId"]})
+        elif count < body.get("hold_until", 0):  # keep it invisible for body["hold"] s, then fail it
+            import boto3
+
+            sqs = boto3.client("sqs")
+            url = sqs.get_queue_url(QueueName=record["eventSourceARN"].rsplit(":", 1)[-1])["QueueUrl"]
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=body["hold"]
+            )
+            failures.append({"itemIdentifier": record["messageId"]})
     if isinstance(event, dict) and event.get("return"):
         return event["return"]
     return {"batchItemFailures": failures}

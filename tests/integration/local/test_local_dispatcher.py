@@ -252,6 +252,25 @@ def test_failed_messages_wait_out_the_scaled_visibility_timeout(stack: LocalStac
     assert time.monotonic() - started < 5
 
 
+def test_a_hold_set_by_the_handler_replaces_the_visibility_timeout(
+    stack: LocalStack, code_root: Path
+) -> None:
+    """As on AWS, a failed record keeps the visibility its handler gave it (submission's quota wait),
+    scaled like every timeout: 50 s x 0.002 = 0.1 s (not the queue's 0.6 s), 600 s → 1.2 s."""
+    seen = stack.dispatcher.holds_seen
+    gaps = {}
+    for hold in (50, 600):
+        tag = _tag()
+        _send(stack, "SlowQueue", {"tag": tag, "hold_until": 2, "hold": hold})
+        stack.run_until_idle(timeout=10)
+        entries = read_entries(_out(code_root, "slow"), tag)
+        assert [e["records"][0]["count"] for e in entries] == [1, 2]
+        gaps[hold] = entries[1]["at"] - entries[0]["at"]
+    assert 0.09 <= gaps[50] < 0.5, gaps
+    assert gaps[600] >= 1.15, gaps
+    assert stack.dispatcher.holds_seen == seen + 2
+
+
 def test_a_timed_out_invocation_is_a_failed_batch(stack: LocalStack, code_root: Path) -> None:
     tag = _tag()
     _send(stack, "SlowQueue", {"tag": tag, "sleep_until": 2, "sleep": 1.1})  # Timeout is 1 s
