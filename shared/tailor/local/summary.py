@@ -38,7 +38,9 @@ class StackSummary:
     emulated: list[Part] = field(default_factory=list)
     #: Parts played by a local simulator (no AWS API behind them). Only what has a simulator.
     simulated: list[Part] = field(default_factory=list)
-    #: Parts of Tailor that do not run locally at all (no emulation, no simulator yet).
+    #: Parts of Tailor that do not run locally at all (no emulation, no simulator yet). Bedrock model
+    #: customization is one: its control plane is emulated (jobs are created in moto, a run becomes
+    #: SUBMITTED) but no job ever trains — each stays InProgress until the status issue's simulator.
     not_available: list[Part] = field(default_factory=list)
     not_emulated: list[Part] = field(default_factory=list)
     workarounds: list[Part] = field(default_factory=list)
