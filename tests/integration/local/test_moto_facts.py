@@ -282,3 +282,14 @@ def test_bedrock_list_filters_paginates_and_tags(stack: LocalStack) -> None:
     assert bedrock.list_tags_for_resource(resourceARN=arns[1])["tags"] == [
         {"key": "tailor:run-id", "value": "facts-list-1"}
     ]
+
+
+def test_bedrock_emits_no_state_change_events(stack: LocalStack) -> None:
+    """AWS puts "Model Customization Job State Change" on the default bus (best effort); moto never
+    does — the status issue's simulator will, and the reconciler must not rely on them anyway."""
+    url, arn = _queue(stack, "facts-bedrock-events")
+    _rule(stack, "facts-bedrock-events", {"source": ["aws.bedrock"]}, arn)
+    bedrock = stack.client("bedrock")
+    job = bedrock.create_model_customization_job(**_job_request("facts-events", "facts-events"))["jobArn"]
+    bedrock.stop_model_customization_job(jobIdentifier=job.rsplit("/", 1)[-1])
+    assert _drain(stack, url) == []
