@@ -27,6 +27,8 @@ RESOURCE_STAR_ALLOWLIST = frozenset(
         "cloudwatch:PutMetricData",  # narrow it with the cloudwatch:namespace condition key
         # Service Authorization Reference, Amazon Bedrock: no resource types (List access level).
         "bedrock:ListModelCustomizationJobs",
+        # AWS Price List Service: no resource types for any action (only with UsePriceList=true).
+        "pricing:GetProducts",
         # The Bedrock service role's VPC statements (only when BedrockSubnetIds is set): EC2 Describe*
         # actions have no resource types (Bedrock's "Protect model customization jobs using a VPC"
         # grants them on "*" for the same reason).

@@ -23,6 +23,7 @@ PARAMETERS: dict[str, Any] = {
     "BedrockSubnetIds": "subnet-0a1b,subnet-2c3d",
     "BedrockSecurityGroupIds": "sg-0a1b",
     "TrainingPricesJson": '{"nova-lite": 0.002}',
+    "UsePriceList": "true",
 }
 
 
@@ -42,6 +43,7 @@ def test_the_function_gets_the_parameters(stack: LocalStack) -> None:
     assert env["BEDROCK_SUBNET_IDS"] == "subnet-0a1b,subnet-2c3d"
     assert env["BEDROCK_SECURITY_GROUP_IDS"] == "sg-0a1b"
     assert env["TRAINING_PRICES_JSON"] == '{"nova-lite": 0.002}'
+    assert env["USE_PRICE_LIST"] == "true"
     (source,) = [s for s in stack.provisioner.event_sources.values() if s.function_id == "SubmissionFunction"]
     assert source.maximum_concurrency == 3
 
@@ -49,6 +51,7 @@ def test_the_function_gets_the_parameters(stack: LocalStack) -> None:
 def test_the_conditional_statements_resolve(stack: LocalStack) -> None:
     resolver = stack.provisioner.resolver
     assert resolver.condition("HasBedrockKmsKey") and resolver.condition("HasBedrockVpc")
+    assert resolver.condition("UsesPriceList")
     role = stack.provisioner.template["Resources"]["BedrockCustomizationRole"]
     policies = resolver.resolve(
         role["Properties"]["Policies"], "BedrockCustomizationRole.Properties.Policies"

@@ -200,6 +200,7 @@ def test_the_submission_event_source_resolves_its_parameters(stack: LocalStack) 
     assert env["SUBMIT_QUEUE_URL"] == stack.physical_id("SubmitQueue")
     assert (env["CUSTOMIZATION_JOB_QUOTA"], env["QUOTA_MAX_WAIT_HOURS"]) == ("2", "24")
     assert env["BEDROCK_KMS_KEY_ARN"] == env["BEDROCK_SUBNET_IDS"] == env["TRAINING_PRICES_JSON"] == ""
+    assert env["USE_PRICE_LIST"] == "false"
     queue = stack.queue("SubmitQueue")
     assert queue.max_receive_count == 50 and queue.visibility_timeout == 360
 
