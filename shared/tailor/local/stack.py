@@ -95,6 +95,7 @@ class LocalStack:
         echo_logs: TextIO | None = None,
         port: int = 0,
         repair_bedrock: bool = True,
+        functions: Iterable[str] | None = None,
     ) -> None:
         """
         template: a path to a SAM/CloudFormation template (default: ``find_template()``), or a dict
@@ -102,6 +103,9 @@ class LocalStack:
             (default: the template's directory, or the working directory for a dict).
         time_scale: factor on visibility timeouts (and, in ``serve``, on rate schedules if asked).
         echo_logs: a stream to copy handler output to (``tailor local up`` uses stdout).
+        functions: dispatch only these functions' event sources (logical ids; default: all). The
+            others' queues still receive their events, but nothing consumes them — e.g. an
+            ingestion-only test that must not see submission's effects.
         repair_bedrock: make moto's Bedrock answer like AWS while the stack runs
             (``tailor.local.moto_bedrock``); ``False`` only to observe moto itself (test_moto_facts).
         """
@@ -119,6 +123,7 @@ class LocalStack:
         self.echo_logs = echo_logs
         self.port = port
         self.repair_bedrock = repair_bedrock
+        self.only_functions = None if functions is None else frozenset(functions)
         self._bedrock_patched = False
         self.endpoint_url = ""
         self._server: Any = None
@@ -264,10 +269,23 @@ class LocalStack:
         )
         provisioner.provision(observer=self.observer)
         self._provisioner = provisioner
+        sources = dict(provisioner.event_sources)
+        if self.only_functions is not None:
+            unknown = sorted(self.only_functions - set(provisioner.functions))
+            if unknown:
+                raise LocalStackError(f"functions={unknown}: not functions of this template")
+            for source in list(sources.values()):
+                if source.function_id not in self.only_functions:
+                    del sources[source.logical_id]
+                    provisioner.note(
+                        source.logical_id,
+                        f"not dispatched: {source.function_id} is not in LocalStack(functions=…); "
+                        f"{source.queue_id} keeps its messages",
+                    )
         self._dispatcher = Dispatcher(
             sqs=self.client("sqs"),
             functions=provisioner.functions,
-            event_sources=provisioner.event_sources,
+            event_sources=sources,
             queues=provisioner.queues,
             region=self.region,
             account_id=self.account_id,
