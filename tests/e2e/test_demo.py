@@ -22,7 +22,7 @@ def test_the_demo_tells_the_story() -> None:
     assert result.ok, "\n".join(failed) + "\n\n" + text
 
     by_type = {e["detail-type"]: e for e in result.events}
-    assert set(by_type) == {"DatasetValidated", "DatasetRejected"}
+    assert set(by_type) == {"DatasetValidated", "DatasetRejected", "JobSubmitted"}
     assert (
         f"datasets/{GOOD_NAME}/job.json"
         in by_type["DatasetValidated"]["detail"]["data"]["dataset"]["triggerUri"]
@@ -32,7 +32,9 @@ def test_the_demo_tells_the_story() -> None:
     assert {(e["line"], e["code"]) for e in rejected["errors"]} >= set(BROKEN_LINES.items())
     assert all(e["file"] for e in rejected["errors"])
 
-    assert sorted(r["status"] for r in result.runs) == ["REJECTED", "VALIDATED"]
+    assert sorted(r["status"] for r in result.runs) == ["REJECTED", "SUBMITTED"]
+    submitted = by_type["JobSubmitted"]["detail"]["data"]
+    assert submitted["runId"] == by_type["DatasetValidated"]["detail"]["data"]["runId"]
     assert len(result.reports) == 2
 
     for words in (
@@ -62,7 +64,11 @@ def test_the_demo_reads_well_at_80_columns() -> None:
     assert all(len(line) <= 80 for line in lines), "\n".join(line for line in lines if len(line) > 80)
     text = "\n".join(lines)
     keys = [uri.split("/", 3)[3] for uri in result.reports]
-    keys += [e["detail"]["data"]["dataset"]["triggerUri"].split("/", 3)[3] for e in result.events]
+    keys += [
+        e["detail"]["data"]["dataset"]["triggerUri"].split("/", 3)[3]
+        for e in result.events
+        if "dataset" in e["detail"]["data"]
+    ]
     run_ids = [str(r["runId"]) for r in result.runs]
     for whole in keys + run_ids:
         assert whole in text, f"{whole} is not printed whole (cut across lines?):\n{text}"

@@ -70,7 +70,8 @@ def test_submit_then_status(stack: LocalStack, runner: CliRunner, tmp_path: Path
     shown = runner.invoke(app, ["status", run_id, "--json"])
     assert shown.exit_code == 0, shown.output
     body = orjson.loads(shown.stdout)
-    assert body["run"]["status"] == "VALIDATED"
+    assert body["run"]["status"] == "SUBMITTED"  # validated, then submitted to (local) Bedrock
+    assert body["run"]["facts"]["jobArn"].startswith("arn:aws:bedrock:")
     assert body["report"]["valid"] is True
 
     listed = runner.invoke(app, ["status", "--json"])
@@ -148,4 +149,5 @@ def test_submitting_the_same_folder_twice_starts_one_run(
     )
     assert len(versions.get("Versions", [])) == 1  # the second submit uploaded nothing
     status = runner.invoke(app, ["status", run_id])
-    assert "VALIDATED" in status.output and "snapshot  training" in status.output
+    assert "SUBMITTED" in status.output and "snapshot  training" in status.output
+    assert "job       tailor-twice-" in status.output

@@ -35,7 +35,8 @@ def spec(**extra: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(time_scale=0.0001) as local:
+    # Ingestion alone: these tests count what ingestion publishes (submission has its own tests).
+    with LocalStack(time_scale=0.0001, functions=["IngestionFunction"]) as local:
         yield local
 
 

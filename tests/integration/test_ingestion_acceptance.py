@@ -37,7 +37,8 @@ SPEC = orjson.dumps({"specVersion": "1", "technique": "fine-tuning", "baseModel"
 def stack() -> Iterator[LocalStack]:
     # Visibility timeouts x 0.0001 (5400 s → 0.54 s, rounded up to SQS's whole second): a redrive
     # after 5 receives takes ~5 s.
-    with LocalStack(time_scale=0.0001) as local:
+    # Ingestion alone: these tests count what ingestion publishes (submission has its own tests).
+    with LocalStack(time_scale=0.0001, functions=["IngestionFunction"]) as local:
         yield local
 
 
