@@ -57,11 +57,53 @@ class BedrockError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class JobInfo:
+    """A job as Bedrock describes it (GetModelCustomizationJob; List gives the first five fields)."""
+
     arn: str
     name: str
     status: str
     client_request_token: str | None = None
     creation_time: datetime | None = None
+    last_modified_time: datetime | None = None
+    end_time: datetime | None = None
+    failure_message: str | None = None
+    output_model_arn: str | None = None
+    output_model_name: str | None = None
+    # statusDetails per sub-task: validation, dataProcessing, training → NotStarted|InProgress|…
+    sub_tasks: dict[str, str] = field(default_factory=dict)
+    output_uri: str | None = None
+
+
+def _sub_tasks(details: Mapping[str, Any] | None) -> dict[str, str]:
+    names = {
+        "validationDetails": "validation",
+        "dataProcessingDetails": "dataProcessing",
+        "trainingDetails": "training",
+    }
+    found = {}
+    for key, name in names.items():
+        status = ((details or {}).get(key) or {}).get("status")
+        if status:
+            found[name] = str(status)
+    return found
+
+
+def job_info(job: Mapping[str, Any]) -> JobInfo:
+    """A GetModelCustomizationJob response (or a moto/fake one) as JobInfo."""
+    return JobInfo(
+        arn=job["jobArn"],
+        name=job["jobName"],
+        status=job["status"],
+        client_request_token=job.get("clientRequestToken"),
+        creation_time=job.get("creationTime"),
+        last_modified_time=job.get("lastModifiedTime"),
+        end_time=job.get("endTime"),
+        failure_message=job.get("failureMessage") or None,
+        output_model_arn=job.get("outputModelArn") or None,
+        output_model_name=job.get("outputModelName") or None,
+        sub_tasks=_sub_tasks(job.get("statusDetails")),
+        output_uri=(job.get("outputDataConfig") or {}).get("s3Uri"),
+    )
 
 
 class BedrockGateway(Protocol):
@@ -75,6 +117,14 @@ class BedrockGateway(Protocol):
 
     def list_jobs(self, status: str) -> Iterator[JobInfo]:
         """Every job in ``status`` (all pages)."""
+        ...
+
+    def tags_of(self, job_arn: str) -> dict[str, str]:
+        """The job's tags (ListTagsForResource): ``tailor-run-id`` names the run."""
+        ...
+
+    def stop_job(self, identifier: str) -> None:
+        """StopModelCustomizationJob (InProgress → Stopping → Stopped)."""
         ...
 
 
@@ -118,13 +168,7 @@ class BedrockClient:
             if classified is None:
                 raise
             raise classified from error
-        return JobInfo(
-            arn=job["jobArn"],
-            name=job["jobName"],
-            status=job["status"],
-            client_request_token=job.get("clientRequestToken"),
-            creation_time=job.get("creationTime"),
-        )
+        return job_info(job)
 
     def list_jobs(self, status: str) -> Iterator[JobInfo]:
         paginator = self.client.get_paginator("list_model_customization_jobs")
@@ -132,6 +176,27 @@ class BedrockClient:
             for page in paginator.paginate(statusEquals=status):
                 for job in page.get("modelCustomizationJobSummaries", []):
                     yield JobInfo(arn=job["jobArn"], name=job["jobName"], status=job["status"])
+        except Exception as error:
+            classified = _from_client_error(error)
+            if classified is None:
+                raise
+            raise classified from error
+
+    def tags_of(self, job_arn: str) -> dict[str, str]:
+        try:
+            tags = self.client.list_tags_for_resource(resourceARN=job_arn).get("tags", [])
+        except Exception as error:
+            classified = _from_client_error(error)
+            if classified is not None and classified.code == "ResourceNotFoundException":
+                return {}
+            if classified is None:
+                raise
+            raise classified from error
+        return {str(t["key"]): str(t["value"]) for t in tags}
+
+    def stop_job(self, identifier: str) -> None:
+        try:
+            self.client.stop_model_customization_job(jobIdentifier=identifier)
         except Exception as error:
             classified = _from_client_error(error)
             if classified is None:
@@ -187,9 +252,25 @@ class InMemoryBedrock:
     def list_jobs(self, status: str) -> Iterator[JobInfo]:
         yield from (job for job, _ in self.jobs.values() if job.status == status)
 
+    def tags_of(self, job_arn: str) -> dict[str, str]:
+        for job, request in self.jobs.values():
+            if job.arn == job_arn:
+                return {str(t["key"]): str(t["value"]) for t in request.get("jobTags", [])}
+        return {}
+
+    def stop_job(self, identifier: str) -> None:
+        job = self.get_job(identifier)
+        if job is None:
+            raise BedrockError.classify("ResourceNotFoundException", f"no job {identifier}")
+        if job.status != "InProgress":
+            raise BedrockError.classify("ValidationException", f"job {identifier} is {job.status}")
+        self.set_status(job.name, "Stopping")
+
     def request_of(self, name: str) -> dict[str, Any]:
         return self.jobs[name][1]
 
-    def set_status(self, name: str, status: str) -> None:
+    def set_status(self, name: str, status: str, **changes: Any) -> None:
+        """Move a job on, as Bedrock would (``changes``: failure_message, output_model_arn, …)."""
         job, request = self.jobs[name]
-        self.jobs[name] = (replace(job, status=status), request)
+        moved = replace(job, status=status, last_modified_time=datetime.now(UTC), **changes)
+        self.jobs[name] = (moved, request)

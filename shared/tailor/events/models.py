@@ -191,9 +191,19 @@ class MetricPoint(WireModel):
 
 
 class LossMetrics(WireModel):
+    """A loss curve read from a job's metrics CSV (``step_wise_training_metrics.csv`` or
+    ``validation_metrics.csv``, found by listing the output prefix)."""
+
     final_loss: float | None = None
+    best_loss: float | None = None
+    best_step: int | None = None
+    steps: int | None = None  # the last step number
+    epochs: int | None = None  # the last epoch number
     points: int = 0
     last: MetricPoint | None = None
+    csv_uri: str | None = None
+    # The curve itself, thinned to at most 200 points (for `tailor status` and `tailor metrics`).
+    curve: list[MetricPoint] = Field(default_factory=list)
 
 
 class JobCompleted(EventData):
@@ -210,12 +220,14 @@ class JobFailed(EventData):
     run_id: str
     job_arn: str
     failure_message: str
+    end_time: datetime | None = None
 
 
 class JobStopped(EventData):
     run_id: str
     job_arn: str
     failure_message: str | None = None
+    end_time: datetime | None = None
 
 
 # --- edge ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from tailor.events.models import DatasetSnapshot
+from tailor.events.models import DatasetSnapshot, LossMetrics, SubTaskStatuses
 from tailor.jobs.state import RunStatus
 
 
@@ -63,6 +63,13 @@ class RunFacts(_RunModel):
     output_model_arn: str | None = None
     output_model_name: str | None = None
     failure_message: str | None = None
+    # Status: Bedrock's own view, as last observed.
+    job_status: str | None = None  # InProgress | Completed | Failed | Stopping | Stopped
+    sub_tasks: SubTaskStatuses | None = None
+    last_observed_at: str | None = None
+    observed_via: str | None = None  # event | poll
+    training_metrics: LossMetrics | None = None
+    validation_metrics: LossMetrics | None = None
 
     def set_fields(self) -> dict[str, object]:
         """The facts this update sets, camelCase, JSON-ready."""
