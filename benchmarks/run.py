@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("cold start", [str(HERE / "coldstart.py")]),
     ("dataset validator", [str(HERE / "validator" / "run.py"), *sys.argv[1:]]),
     ("ingestion read path", [str(HERE / "ingestion_path.py")]),
+    ("reconcile cost", [str(HERE / "reconcile_cost.py")]),
 ]
 
 
