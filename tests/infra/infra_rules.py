@@ -58,6 +58,8 @@ REQUIRED_OUTPUTS = frozenset(
         "IngestDLQUrl",
         "SubmitQueueUrl",
         "SubmitDLQUrl",
+        "StatusQueueUrl",
+        "StatusDLQUrl",
         "BedrockCustomizationRoleArn",
     }
 )
@@ -154,6 +156,10 @@ def dead_letter_queue_ids(template: Template) -> set[str]:
                 dlqs.add(lid)
     for fn in resources_of(template, "AWS::Lambda::Function").values():
         if lid := target_id((props(fn).get("DeadLetterConfig") or {}).get("TargetArn")):
+            dlqs.add(lid)
+    for schedule in resources_of(template, "AWS::Scheduler::Schedule").values():
+        target = props(schedule).get("Target") or {}
+        if lid := target_id((target.get("DeadLetterConfig") or {}).get("Arn")):
             dlqs.add(lid)
     destinations = ("AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping")
     for res in resources_of(template, *destinations).values():
@@ -911,4 +917,121 @@ def check_submit_queue_sizing(template: Template) -> list[str]:
             problems.append(
                 f"{qid}: MessageRetentionPeriod {retention} s < {hours} h wait + {cap} s hold + 24 h margin"
             )
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# schedules (EventBridge Scheduler: the status service's reconcile)
+# ------------------------------------------------------------------------------------------------
+
+
+def _grants(template: Template, role_lid: str, action: str, resource_lid: str) -> bool:
+    """The role's own policies Allow ``action`` on the ARN of ``resource_lid``."""
+    for owner, stmt in identity_statements(template):
+        if owner != role_lid or stmt.get("Effect") != "Allow":
+            continue
+        actions = {a.lower() for a in as_list(stmt.get("Action"))}
+        if action.lower() in actions and any(
+            target_id(r) == resource_lid for r in as_list(stmt.get("Resource"))
+        ):
+            return True
+    return False
+
+
+def check_scheduler_schedules(template: Template) -> list[str]:
+    """Every EventBridge Scheduler schedule: its target has a RetryPolicy and a DeadLetterConfig on a
+    queue of this stack; its execution role is a role of this template that trusts
+    scheduler.amazonaws.com only for this account (StringEquals aws:SourceAccount), and may invoke
+    exactly its target and send to exactly its DLQ (Scheduler dead-letters with the execution role,
+    not through a queue policy)."""
+    problems: list[str] = []
+    roles = resources_of(template, "AWS::IAM::Role")
+    queues = resources_of(template, "AWS::SQS::Queue")
+    for lid, schedule in resources_of(template, "AWS::Scheduler::Schedule").items():
+        target = props(schedule).get("Target") or {}
+        retry = target.get("RetryPolicy") or {}
+        if "MaximumRetryAttempts" not in retry or "MaximumEventAgeInSeconds" not in retry:
+            problems.append(
+                f"{lid}: target RetryPolicy needs MaximumRetryAttempts and MaximumEventAgeInSeconds"
+            )
+        dlq = target_id((target.get("DeadLetterConfig") or {}).get("Arn"))
+        if dlq not in queues:
+            problems.append(f"{lid}: target has no DeadLetterConfig.Arn on a queue of this stack")
+        role = target_id(target.get("RoleArn"))
+        if role not in roles:
+            problems.append(f"{lid}: RoleArn is not a role of this template")
+            continue
+        trusts = [
+            stmt for service, stmt in _trusted_services(roles[role]) if service == "scheduler.amazonaws.com"
+        ]
+        if not trusts:
+            problems.append(f"{role}: does not trust scheduler.amazonaws.com")
+        for stmt in trusts:
+            account = ((stmt.get("Condition") or {}).get("StringEquals") or {}).get("aws:SourceAccount")
+            if account != {"Ref": "AWS::AccountId"}:
+                problems.append(
+                    f"{role}: scheduler trust lacks StringEquals aws:SourceAccount = AWS::AccountId"
+                )
+        function = target_id(target.get("Arn"))
+        if function and not _grants(template, role, "lambda:InvokeFunction", function):
+            problems.append(f"{role}: may not lambda:InvokeFunction its target {function}")
+        if dlq in queues and not _grants(template, role, "sqs:SendMessage", dlq):
+            problems.append(f"{role}: may not sqs:SendMessage to its dead-letter queue {dlq}")
+    return problems
+
+
+_AWS_RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$")
+
+
+def _evaluate(node: Any, template: Template, values: Mapping[str, Any]) -> Any:
+    """A schedule expression for given parameter values: Ref, Fn::Sub, Fn::If, Fn::Equals, Fn::Not."""
+    if isinstance(node, Mapping):
+        if "Ref" in node:
+            return str(values[node["Ref"]])
+        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
+            return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: str(values[m.group(1)]), node["Fn::Sub"])
+        if "Fn::If" in node:
+            name, when_true, when_false = node["Fn::If"]
+            condition = (template.get("Conditions") or {})[name]
+            return _evaluate(
+                when_true if _evaluate(condition, template, values) else when_false, template, values
+            )
+        if "Fn::Equals" in node:
+            left, right = (_evaluate(v, template, values) for v in node["Fn::Equals"])
+            return str(left) == str(right)
+        if "Fn::Not" in node:
+            return not _evaluate(node["Fn::Not"][0], template, values)
+        if "Condition" in node:
+            return _evaluate((template.get("Conditions") or {})[node["Condition"]], template, values)
+    return node
+
+
+def check_schedule_expressions(template: Template) -> list[str]:
+    """Each schedule's rate() is one AWS accepts for every value a deploy may pick: the singular unit
+    for 1 ("rate(1 minute)"), the plural otherwise. Checked at each Number parameter's MinValue,
+    Default and MinValue + 1 (where "1 minutes" vs "2 minute" would break)."""
+    problems: list[str] = []
+    parameters = template.get("Parameters") or {}
+    numbers = {
+        name: p for name, p in parameters.items() if isinstance(p, Mapping) and p.get("Type") == "Number"
+    }
+    schedules = {
+        lid: props(res).get("ScheduleExpression")
+        for lid, res in resources_of(template, "AWS::Scheduler::Schedule", "AWS::Events::Rule").items()
+        if props(res).get("ScheduleExpression") is not None
+    }
+    defaults = {name: p.get("Default") for name, p in parameters.items() if isinstance(p, Mapping)}
+    for lid, expression in schedules.items():
+        used = set(re.findall(r"[A-Za-z0-9]+", json.dumps(expression))) & set(numbers)
+        candidates: list[dict[str, Any]] = [dict(defaults)]
+        for name in sorted(used):
+            low = int(numbers[name].get("MinValue", numbers[name]["Default"]))
+            candidates += [{**defaults, name: low}, {**defaults, name: low + 1}]
+        for values in candidates:
+            text = _evaluate(expression, template, values)
+            if not isinstance(text, str):
+                problems.append(f"{lid}: ScheduleExpression does not evaluate to text ({text!r})")
+            elif text.startswith("rate(") and not _AWS_RATE.match(text):
+                shown = ", ".join(f"{n}={values[n]}" for n in sorted(used))
+                problems.append(f"{lid}: {text!r} (with {shown}) is not a rate AWS accepts")
     return problems

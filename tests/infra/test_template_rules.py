@@ -32,6 +32,8 @@ from infra_rules import (
     check_resource_policies,
     check_rule_queue_policies,
     check_rule_targets,
+    check_schedule_expressions,
+    check_scheduler_schedules,
     check_snapshots,
     check_sqs_mappings,
     check_submit_queue_sizing,
@@ -78,6 +80,8 @@ RULES: dict[str, Checker] = {
     "bedrock_trust": check_bedrock_trust,
     "pass_role": check_pass_role,
     "submit_queue_sizing": check_submit_queue_sizing,
+    "scheduler_schedules": check_scheduler_schedules,
+    "schedule_expressions": check_schedule_expressions,
 }
 
 
@@ -162,7 +166,116 @@ def _second_queue_policy(t: dict[str, Any]) -> None:
     t["Resources"]["IngestQueuePolicy2"] = copy.deepcopy(t["Resources"]["IngestQueuePolicy"])
 
 
+def _reconcile_target(t: dict[str, Any]) -> dict[str, Any]:
+    target: dict[str, Any] = _res(t, "StatusFunctionReconcile")["Target"]
+    return target
+
+
+def _reconcile_role_statements(t: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = _res(t, "StatusReconcileRole")["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    return statements
+
+
+def _reconcile_trust(t: dict[str, Any]) -> dict[str, Any]:
+    stmt: dict[str, Any] = _res(t, "StatusReconcileRole")["AssumeRolePolicyDocument"]["Statement"][0]
+    return stmt
+
+
+def _status_statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
+    statements = _res(t, "StatusFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    return next(s for s in statements if isinstance(s, dict) and s.get("Sid") == sid)
+
+
+def _plural_only(t: dict[str, Any]) -> None:
+    _res(t, "StatusFunctionReconcile")["ScheduleExpression"] = {
+        "Fn::Sub": "rate(${ReconcileIntervalMinutes} minutes)"
+    }
+
+
 MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "scheduler_schedules",
+        "no retry policy",
+        lambda t: _reconcile_target(t).pop("RetryPolicy"),
+        "RetryPolicy",
+    ),
+    (
+        "scheduler_schedules",
+        "no dead-letter queue",
+        lambda t: _reconcile_target(t).pop("DeadLetterConfig"),
+        "DeadLetterConfig",
+    ),
+    (
+        "scheduler_schedules",
+        "role may not send to the DLQ",
+        lambda t: _reconcile_role_statements(t).pop(1),
+        "may not sqs:SendMessage",
+    ),
+    (
+        "scheduler_schedules",
+        "role may not invoke the target",
+        lambda t: _reconcile_role_statements(t).pop(0),
+        "may not lambda:InvokeFunction",
+    ),
+    (
+        "scheduler_schedules",
+        "scheduler trusted from any account",
+        lambda t: _reconcile_trust(t).pop("Condition"),
+        "aws:SourceAccount",
+    ),
+    (
+        "scheduler_schedules",
+        "a role of another stack",
+        lambda t: _reconcile_target(t).update(RoleArn="arn:aws:iam::123456789012:role/x"),
+        "not a role of this template",
+    ),
+    (
+        "schedule_expressions",
+        "rate(1 minutes) at the minimum",
+        _plural_only,
+        "'rate(1 minutes)'",
+    ),
+    (
+        "schedule_expressions",
+        "rate(2 minute) above it",
+        lambda t: _res(t, "StatusFunctionReconcile").update(
+            ScheduleExpression={"Fn::Sub": "rate(${ReconcileIntervalMinutes} minute)"}
+        ),
+        "'rate(2 minute)'",
+    ),
+    (
+        "function_env",
+        "status variable missing",
+        lambda t: _res(t, "StatusFunction")["Environment"]["Variables"].pop("RECONCILE_INTERVAL_MINUTES"),
+        "RECONCILE_INTERVAL_MINUTES missing",
+    ),
+    (
+        "iam_statements",
+        "GetModelCustomizationJob on *",
+        lambda t: _status_statement(t, "ReadCustomizationJobs").update(Resource="*"),
+        "bedrock:GetModelCustomizationJob",
+    ),
+    (
+        "dlq_alarms",
+        "status alarm deleted",
+        lambda t: t["Resources"].pop("StatusDLQAlarm"),
+        "StatusDLQ",
+    ),
+    (
+        "rule_queue_policies",
+        "status rule missing from the DLQ policy",
+        lambda t: _dlq_policy_sources(t)["ArnEquals"]["aws:SourceArn"].pop(),
+        "aws:SourceArn = StatusRule",
+    ),
+    (
+        "visibility_timeouts",
+        "status visibility below 6 x 120 s",
+        lambda t: _res(t, "StatusQueue").update(VisibilityTimeout=719),
+        "< 6 x StatusFunction",
+    ),
+    ("outputs", "status output removed", lambda t: t["Outputs"].pop("StatusDLQUrl"), "StatusDLQUrl"),
     (
         "function_env",
         "submission variable missing",
@@ -521,6 +634,7 @@ def test_contract_tables_parse(contracts_md: str) -> None:
     assert {r["function"] for r in parse_contract_functions(contracts_md)} >= {
         "IngestionFunction",
         "SubmissionFunction",
+        "StatusFunction",
     }
     function_env = parse_contract_function_env(contracts_md)
     assert function_env["BEDROCK_ROLE_ARN"] == {
@@ -558,7 +672,7 @@ def test_contract_functions_report_drift(raw_template: dict[str, Any], contracts
 
 def test_every_dlq_is_found(transformed_template: dict[str, Any]) -> None:
     # Sanity for the DLQ-based rules: they must be looking at something.
-    assert dead_letter_queue_ids(transformed_template) >= {"IngestDLQ", "EventsTargetDLQ"}
+    assert dead_letter_queue_ids(transformed_template) >= {"IngestDLQ", "EventsTargetDLQ", "StatusDLQ"}
 
 
 # ------------------------------------------------------------------------------------------------
