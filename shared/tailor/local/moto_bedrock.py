@@ -22,10 +22,13 @@ Verified against moto 5.2.5 (``tests/integration/local/test_moto_facts.py`` pins
   zero metrics, and an invented ``outputModelKmsKeyArn`` → each only where AWS sends it.
 - Timestamps are local ``YYYY-MM-DD HH:MM:SS`` strings (boto3 parses them naive) → ISO-8601 UTC.
 
-Not repaired (the status issue's simulator owns them): jobs never leave ``InProgress`` by
-themselves, ``Stop`` goes straight to ``Stopped`` (AWS: ``Stopping`` first), no
-``statusDetails``, no "Model Customization Job State Change" events, nothing is written to the
-output URI, and the custom model exists (``GetCustomModel``) from the job's creation.
+Not repaired here: jobs never leave ``InProgress`` by themselves, ``Stop`` goes straight to
+``Stopped`` (AWS: ``Stopping`` first), no ``statusDetails``, no "Model Customization Job State
+Change" events, nothing is written to the output URI, and the custom model exists
+(``GetCustomModel``) from the job's creation. The Bedrock simulator (``tailor.local.bedrock_sim``,
+opt-in) plays those through the hooks below (``set_hooks``): a quota check before a new job is
+created, the job once created, and ``Stop``. ``Get``/``List`` echo a job's ``statusDetails`` when the
+simulator has set them (``job.tailor_status_details``).
 """
 
 from __future__ import annotations
@@ -36,10 +39,22 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
-__all__ = ["REPAIRS", "aws_job_arn", "install", "installed", "uninstall"]
+__all__ = [
+    "REPAIRS",
+    "BedrockHooks",
+    "aws_job_arn",
+    "find_job",
+    "install",
+    "installed",
+    "service_quota_exceeded",
+    "set_hooks",
+    "to_iso",
+    "uninstall",
+    "validation_error",
+]
 
 #: What the repairs change, for the local stack's summary.
 REPAIRS: tuple[tuple[str, str], ...] = (
@@ -58,6 +73,48 @@ _LOCK = threading.Lock()
 _ORIGINALS: dict[str, Callable[..., Any]] = {}
 
 
+class BedrockHooks(Protocol):
+    """What a simulator may add to the repaired handlers (``set_hooks``). Runs in moto's request
+    thread; an exception raised by a hook is the API's answer (e.g. ``service_quota_exceeded``)."""
+
+    def before_create(self, backend: Any, params: dict[str, Any]) -> None:
+        """Before a *new* job is created (not for a repeated token, which answers the first job)."""
+
+    def created(self, backend: Any, job: Any) -> None:
+        """After a new job is created and repaired (AWS ARN, ``tailor_job_id``)."""
+
+    def stop(self, backend: Any, job: Any) -> bool:
+        """``StopModelCustomizationJob`` on ``job``: True if handled (else moto's straight ``Stopped``)."""
+
+
+_HOOKS: list[BedrockHooks] = []
+
+
+def set_hooks(hooks: BedrockHooks | None) -> None:
+    """Install (or, with None, remove) the simulator's hooks."""
+    with _LOCK:
+        _HOOKS.clear()
+        if hooks is not None:
+            _HOOKS.append(hooks)
+
+
+def _hooks() -> BedrockHooks | None:
+    return _HOOKS[0] if _HOOKS else None
+
+
+def service_quota_exceeded(message: str) -> Exception:
+    """Bedrock's ``ServiceQuotaExceededException`` (HTTP 400), raisable from a moto handler."""
+    from moto.bedrock.exceptions import BedrockClientError
+
+    return BedrockClientError("ServiceQuotaExceededException", message)
+
+
+def validation_error(message: str) -> Exception:
+    from moto.bedrock.exceptions import ValidationException
+
+    return ValidationException(message)
+
+
 def installed() -> bool:
     return bool(_ORIGINALS)
 
@@ -73,7 +130,7 @@ def _job_id(account: str, region: str, name: str, created: str) -> str:
     return base64.b32encode(digest).decode().lower()[:12]
 
 
-def _iso(value: Any) -> Any:
+def to_iso(value: Any) -> Any:
     """moto's local ``%Y-%m-%d %H:%M:%S`` → ISO-8601 UTC (what AWS sends); anything else unchanged."""
     if not isinstance(value, str):
         return value
@@ -84,8 +141,8 @@ def _iso(value: Any) -> Any:
     return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _find(backend: Any, identifier: str) -> Any:
-    """A job by name or by ARN, or None."""
+def find_job(backend: Any, identifier: str) -> Any:
+    """A job of moto's backend by name or by ARN, or None."""
     jobs = backend.model_customization_jobs
     if identifier in jobs:
         return jobs[identifier]
@@ -122,7 +179,10 @@ def _shape(job: Any, document: dict[str, Any]) -> dict[str, Any]:
         document["outputModelKmsKeyArn"] = job.custom_model_kms_key_id
     for key in ("creationTime", "lastModifiedTime", "endTime"):
         if key in document:
-            document[key] = _iso(document[key])
+            document[key] = to_iso(document[key])
+    details = getattr(job, "tailor_status_details", None)
+    if details:
+        document["statusDetails"] = json.loads(json.dumps(details))
     return document
 
 
@@ -134,8 +194,11 @@ def _create(self: Any) -> str:
         for job in backend.model_customization_jobs.values():
             if job.client_request_token == token:  # AWS: the same request again, ignored
                 return json.dumps({"jobArn": job.job_arn})
+    hooks = _hooks()
+    if hooks is not None:
+        hooks.before_create(backend, params)
     answer = json.loads(_ORIGINALS["create_model_customization_job"](self))
-    job = _find(backend, answer["jobArn"].rsplit("/", 1)[-1])
+    job = find_job(backend, answer["jobArn"].rsplit("/", 1)[-1])
     if job is None:  # pragma: no cover - moto changed how it stores jobs
         return json.dumps(answer)
     old_arn = job.job_arn
@@ -156,12 +219,14 @@ def _create(self: Any) -> str:
     model = backend.custom_models.get(job.custom_model_name)
     if model is not None and getattr(model, "job_arn", None) == old_arn:
         model.job_arn = job.job_arn
+    if hooks is not None:
+        hooks.created(backend, job)
     return json.dumps({"jobArn": job.job_arn})
 
 
 def _get(self: Any) -> str:
     identifier = _identifier(self, "/model-customization-jobs/")
-    job = _find(self.bedrock_backend, identifier)
+    job = find_job(self.bedrock_backend, identifier)
     if job is None:
         raise _not_found(identifier)
     document = dict(job.to_dict())
@@ -173,9 +238,12 @@ def _get(self: Any) -> str:
 
 def _stop(self: Any) -> str:
     identifier = _identifier(self, "/model-customization-jobs/", "/stop")
-    job = _find(self.bedrock_backend, identifier)
+    job = find_job(self.bedrock_backend, identifier)
     if job is None:
         raise _not_found(identifier)
+    hooks = _hooks()
+    if hooks is not None and hooks.stop(self.bedrock_backend, job):
+        return json.dumps({})
     job.status = "Stopped"
     now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     job.last_modified_time = job.end_time = now
@@ -187,7 +255,7 @@ def _list(self: Any) -> str:
     backend = self.bedrock_backend
     summaries = []
     for summary in answer.get("modelCustomizationJobSummaries") or []:
-        job = _find(backend, str(summary.get("jobArn", "")))
+        job = find_job(backend, str(summary.get("jobArn", "")))
         summaries.append(_shape(job, summary) if job is not None else summary)
     answer["modelCustomizationJobSummaries"] = summaries
     if answer.get("nextToken") is None:
@@ -223,3 +291,4 @@ def uninstall() -> None:
         for name, original in _ORIGINALS.items():
             setattr(BedrockResponse, name, original)
         _ORIGINALS.clear()
+        _HOOKS.clear()

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tailor.local.dispatcher import Dispatcher, IdleSummary
 from tailor.local.moto_gaps import EventRepairs
@@ -39,6 +39,9 @@ from tailor.local.provision import (
 )
 from tailor.local.scheduler import Firing, Scheduler
 from tailor.local.summary import Part, ResourceLine, StackSummary
+
+if TYPE_CHECKING:
+    from tailor.local.bedrock_sim import BedrockSimulator, SimulatorConfig
 
 __all__ = ["DEFAULT_TIME_SCALE", "LocalStack", "LocalStackError", "find_template"]
 
@@ -96,6 +99,9 @@ class LocalStack:
         port: int = 0,
         repair_bedrock: bool = True,
         functions: Iterable[str] | None = None,
+        simulate_bedrock: bool | SimulatorConfig = False,
+        job_seconds: float | None = None,
+        job_quota: int | None = None,
     ) -> None:
         """
         template: a path to a SAM/CloudFormation template (default: ``find_template()``), or a dict
@@ -108,6 +114,10 @@ class LocalStack:
             ingestion-only test that must not see submission's effects.
         repair_bedrock: make moto's Bedrock answer like AWS while the stack runs
             (``tailor.local.moto_bedrock``); ``False`` only to observe moto itself (test_moto_facts).
+        simulate_bedrock: run the Bedrock simulator (``tailor.local.bedrock_sim``): ``True`` for its
+            defaults, or a ``SimulatorConfig``. Off by default here (``tailor local up``: on); when on,
+            tests drive it through ``stack.bedrock_simulator`` (``step``/``advance``/``finish``) and
+            ``serve`` ticks it. ``job_seconds`` / ``job_quota`` override the config's values.
         """
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -124,6 +134,10 @@ class LocalStack:
         self.port = port
         self.repair_bedrock = repair_bedrock
         self.only_functions = None if functions is None else frozenset(functions)
+        self.simulator_config = self._simulator_config(simulate_bedrock, job_seconds, job_quota)
+        if self.simulator_config is not None and not repair_bedrock:
+            raise ValueError("simulate_bedrock needs repair_bedrock=True")
+        self._bedrock_sim: BedrockSimulator | None = None
         self._bedrock_patched = False
         self.endpoint_url = ""
         self._server: Any = None
@@ -135,6 +149,25 @@ class LocalStack:
         self._clients: dict[str, Any] = {}
         self._observer_repairs = EventRepairs(self.account_id)
         self.startup_seconds = 0.0
+
+    @staticmethod
+    def _simulator_config(
+        simulate: bool | SimulatorConfig, job_seconds: float | None, job_quota: int | None
+    ) -> SimulatorConfig | None:
+        if simulate is False:
+            if job_seconds is not None or job_quota is not None:
+                raise ValueError("job_seconds and job_quota need simulate_bedrock")
+            return None
+        from dataclasses import replace
+
+        from tailor.local.bedrock_sim import SimulatorConfig
+
+        config = SimulatorConfig() if simulate is True else simulate
+        if job_seconds is not None:
+            config = replace(config, job_seconds=job_seconds)
+        if job_quota is not None:
+            config = replace(config, job_quota=job_quota)
+        return config
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -169,6 +202,17 @@ class LocalStack:
                 self._bedrock_patched = True
             self._set_environment()
             self._provision()
+            if self.simulator_config is not None:
+                from tailor.local.bedrock_sim import BedrockSimulator
+
+                self._bedrock_sim = BedrockSimulator(
+                    events=self.client("events"),
+                    s3=self.client("s3"),
+                    region=self.region,
+                    account_id=self.account_id,
+                    config=self.simulator_config,
+                )
+                self._bedrock_sim.install()
         except BaseException:
             self.stop()
             raise
@@ -308,6 +352,9 @@ class LocalStack:
     def stop(self) -> None:
         global _ACTIVE
         try:
+            if self._bedrock_sim is not None:
+                self._bedrock_sim.uninstall()
+                self._bedrock_sim = None
             if self._server is not None:
                 with contextlib.suppress(Exception):
                     self._moto_reset()
@@ -358,6 +405,13 @@ class LocalStack:
         if self._scheduler is None:
             raise LocalStackError("the local stack is not started")
         return self._scheduler
+
+    @property
+    def bedrock_simulator(self) -> BedrockSimulator:
+        """The Bedrock simulator (``LocalStack(simulate_bedrock=…)``): ``step``, ``advance``, ``finish``."""
+        if self._bedrock_sim is None:
+            raise LocalStackError("no Bedrock simulator: the stack is not started or simulate_bedrock is off")
+        return self._bedrock_sim
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -435,11 +489,14 @@ class LocalStack:
         on_firing: Any = None,
         on_tick: Any = None,
     ) -> None:
-        """Dispatch and fire schedules on their clock until ``stop`` is set (or Ctrl-C).
+        """Dispatch, fire schedules on their clock and tick the Bedrock simulator (if on) until
+        ``stop`` is set (or Ctrl-C).
 
         ``on_tick()`` is called after every round (``tailor local up`` reports run transitions)."""
         stop = stop or threading.Event()
         while not stop.is_set():
+            if self._bedrock_sim is not None:
+                self._bedrock_sim.tick()
             handled = self.dispatcher.poll_once()
             if on_tick is not None:
                 on_tick()
@@ -573,12 +630,18 @@ class LocalStack:
         for name, prefix, how in services:
             if any(t.startswith(prefix) for t in types):
                 summary.emulated.append(Part(name, f"moto — {how}"))
+        sim = self._bedrock_sim
         if self._bedrock_patched:
+            trains = (
+                "their training is SIMULATED (below)"
+                if sim is not None
+                else "they never train: every job stays InProgress"
+            )
             summary.emulated.append(
                 Part(
                     "Bedrock (control plane)",
                     "moto — customization jobs are created, read, listed, tagged and stopped, repaired to "
-                    "answer like AWS (below); they never train: every job stays InProgress",
+                    f"answer like AWS (below); {trains}",
                 )
             )
         functions, sources = provisioner.functions, provisioner.event_sources
@@ -596,17 +659,33 @@ class LocalStack:
                     f"local scheduler — {len(provisioner.schedules)} schedule(s) (moto never fires them)",
                 )
             )
-        # Only what has a simulator is "simulated" (none yet: the Bedrock simulator comes with the
-        # status service). The rest of Tailor's AWS surface is plainly not available locally.
+        # Only what has a simulator is "simulated"; the rest of Tailor's AWS surface is plainly not
+        # available locally.
         summary.simulated = []
-        summary.not_available = [
-            Part(
-                "Bedrock model customization",
-                "no simulator yet: jobs are created in moto but never train (they stay InProgress, no "
-                "metrics, no model, no state-change events; the status service adds the simulator)",
-            ),
-            Part("Device fleet (IoT Jobs, device agent)", "no simulator yet (a later issue)"),
-        ]
+        summary.not_available = []
+        if sim is not None:
+            summary.simulated.append(
+                Part(
+                    "Bedrock training",
+                    "tailor.local.bedrock_sim — moto's jobs advance through their sub-tasks to Completed, "
+                    f"metrics CSVs under the output URI, 'Model Customization Job State Change' events on "
+                    f"the default bus; {sim.describe()}; job tag tailor:simulate = complete | fail | stop | "
+                    "lose-events steers a job; no model is really trained",
+                    brief=sim.config.describe(),
+                )
+            )
+        else:
+            summary.not_available.append(
+                Part(
+                    "Bedrock model customization",
+                    "simulator off: jobs are created in moto but never train (they stay InProgress, no "
+                    "metrics, no model, no state-change events; LocalStack(simulate_bedrock=True) or "
+                    "tailor local up simulate them)",
+                )
+            )
+        summary.not_available.append(
+            Part("Device fleet (IoT Jobs, device agent)", "no simulator yet (a later issue)")
+        )
         summary.not_emulated = [
             Part("IAM", "roles and policies resolve to ARNs; permissions are never checked"),
             Part(

@@ -17,6 +17,8 @@ __all__ = ["Part", "ResourceLine", "StackSummary"]
 class Part:
     name: str
     how: str
+    #: A few words for ``short()`` (simulated parts: "jobs advance in 6 s, quota 2, …").
+    brief: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class StackSummary:
     #: Parts played by a local simulator (no AWS API behind them). Only what has a simulator.
     simulated: list[Part] = field(default_factory=list)
     #: Parts of Tailor that do not run locally at all (no emulation, no simulator yet). Bedrock model
-    #: customization is one: its control plane is emulated (jobs are created in moto, a run becomes
-    #: SUBMITTED) but no job ever trains — each stays InProgress until the status issue's simulator.
+    #: customization is one when the Bedrock simulator is off: its control plane is emulated (jobs
+    #: are created in moto, a run becomes SUBMITTED) but no job ever trains — each stays InProgress.
     not_available: list[Part] = field(default_factory=list)
     not_emulated: list[Part] = field(default_factory=list)
     workarounds: list[Part] = field(default_factory=list)
@@ -58,7 +60,10 @@ class StackSummary:
         """A few lines: what runs, what does not, how many resources (details: ``render()``)."""
         lines = [f"Tailor local stack {self.stack_name!r} on {self.endpoint_url} ({self.region})"]
         lines.append("  emulated: " + ", ".join(p.name for p in self.emulated))
-        lines.append("  simulated: " + (", ".join(p.name for p in self.simulated) or "nothing yet"))
+        if not self.simulated:
+            lines.append("  simulated: nothing yet")
+        for part in self.simulated:
+            lines.append(f"  {part.name}: SIMULATED" + (f" ({part.brief})" if part.brief else ""))
         if self.not_available:
             lines.append("  not available locally: " + ", ".join(p.name for p in self.not_available))
         counts = Counter(r.status for r in self.resources)
@@ -74,7 +79,7 @@ class StackSummary:
         ]
         lines += [f"  - {p.name}: {p.how}" for p in self.emulated]
         lines += ["", "SIMULATED (a local stand-in, no AWS API behind it):"]
-        lines += [f"  - {p.name}: {p.how}" for p in self.simulated] or ["  - nothing yet"]
+        lines += [f"  - {p.name}: SIMULATED — {p.how}" for p in self.simulated] or ["  - nothing yet"]
         if self.not_available:
             lines += ["", "NOT AVAILABLE LOCALLY:"]
             lines += [f"  - {p.name}: {p.how}" for p in self.not_available]
