@@ -95,17 +95,68 @@ def up(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="do not echo the functions' log lines")
     ] = False,
+    job_seconds: Annotated[
+        float,
+        typer.Option(
+            "--job-seconds",
+            metavar="SECONDS",
+            min=0.1,
+            help="SIMULATED Bedrock: seconds from a customization job's creation to its end",
+        ),
+    ] = 6.0,
+    job_quota: Annotated[
+        int,
+        typer.Option(
+            "--job-quota",
+            metavar="N",
+            min=1,
+            help="SIMULATED Bedrock: jobs in progress at once; one more → ServiceQuotaExceededException",
+        ),
+    ] = 2,
+    bedrock_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--bedrock-seed",
+            metavar="N",
+            help="SIMULATED Bedrock: seed for which events come late or twice (default: random)",
+            show_default=False,
+        ),
+    ] = None,
+    no_bedrock_simulator: Annotated[
+        bool,
+        typer.Option(
+            "--no-bedrock-simulator",
+            help="do not simulate Bedrock training: jobs are created but stay InProgress",
+        ),
+    ] = False,
 ) -> None:
-    """Start the local stack, print how to reach it, and play Lambda until Ctrl-C."""
+    """Start the local stack, print how to reach it, and play Lambda until Ctrl-C.
+
+    Bedrock training is SIMULATED (tailor.local.bedrock_sim) unless --no-bedrock-simulator: jobs
+    advance to Completed in --job-seconds, write metrics CSVs and emit Bedrock's events (sometimes
+    late or duplicated); the job tag tailor:simulate = complete | fail | stop | lose-events steers one.
+    """
     from rich.console import Console
 
+    from tailor.local.bedrock_sim import SimulatorConfig
     from tailor.local.stack import LocalStack
 
     if port and not _port_free(port):
         sys.stderr.write(f"error: port {port} on 127.0.0.1 is in use: pass another --port, or 0 for any\n")
         raise typer.Exit(2)
     console = Console(highlight=False)
-    stack = LocalStack(template, time_scale=time_scale, port=port, echo_logs=None if quiet else sys.stdout)
+    simulator = (
+        False
+        if no_bedrock_simulator
+        else SimulatorConfig(job_seconds=job_seconds, job_quota=job_quota, seed=bedrock_seed)
+    )
+    stack = LocalStack(
+        template,
+        time_scale=time_scale,
+        port=port,
+        echo_logs=None if quiet else sys.stdout,
+        simulate_bedrock=simulator,
+    )
     with stack:
         _print_banner(console, stack, verbose=verbose, env_file=env_file)
         watcher = _run_watcher(stack)
