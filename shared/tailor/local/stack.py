@@ -678,9 +678,9 @@ class LocalStack:
             summary.not_available.append(
                 Part(
                     "Bedrock model customization",
-                    "simulator off: jobs are created in moto but never train (they stay InProgress, no "
-                    "metrics, no model, no state-change events; LocalStack(simulate_bedrock=True) or "
-                    "tailor local up simulate them)",
+                    "no simulator yet in this stack (simulate_bedrock is off): jobs are created in moto but "
+                    "never train (they stay InProgress, no metrics, no model, no state-change events; "
+                    "LocalStack(simulate_bedrock=True) and tailor local up simulate them)",
                 )
             )
         summary.not_available.append(
