@@ -293,3 +293,42 @@ def test_bedrock_emits_no_state_change_events(stack: LocalStack) -> None:
     job = bedrock.create_model_customization_job(**_job_request("facts-events", "facts-events"))["jobArn"]
     bedrock.stop_model_customization_job(jobIdentifier=job.rsplit("/", 1)[-1])
     assert _drain(stack, url) == []
+
+
+def test_put_events_with_an_aws_source_reach_default_bus_rules_only(stack: LocalStack) -> None:
+    """What the Bedrock simulator relies on: moto accepts ``put_events`` with ``Source: aws.bedrock``
+    (AWS reserves ``aws.*`` sources for its services) and delivers it to a rule on the default bus
+    → SQS with the given ``Time`` and ``Resources``; unlike S3's events, not to custom-bus rules."""
+    url, arn = _queue(stack, "facts-aws-source")
+    custom_url, custom_arn = _queue(stack, "facts-aws-source-custom")
+    pattern = {"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}
+    _rule(stack, "facts-aws-source", pattern, arn)
+    events = stack.client("events")
+    events.create_event_bus(Name="facts-aws-source-bus")
+    _rule(
+        stack,
+        "facts-aws-source-custom",
+        {"source": [{"anything-but": ["aws.s3"]}]},
+        custom_arn,
+        bus="facts-aws-source-bus",
+    )
+    from datetime import UTC, datetime
+
+    answer = events.put_events(
+        Entries=[
+            {
+                "Source": "aws.bedrock",
+                "DetailType": "Model Customization Job State Change",
+                "Detail": json.dumps({"jobStatus": "Completed"}),
+                "Resources": ["arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m/abc"],
+                "Time": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            }
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+    (body,) = _drain(stack, url)
+    assert body["source"] == "aws.bedrock" and body["detail"] == {"jobStatus": "Completed"}
+    assert body["time"] == "2026-01-02T03:04:05Z"
+    assert body["resources"] == ["arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m/abc"]
+    assert "account" not in body  # as for every put_events body (the dispatcher fills it in)
+    assert _drain(stack, custom_url) == []
