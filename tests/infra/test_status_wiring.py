@@ -49,3 +49,22 @@ def test_reconcile_schedule_resolves_locally(minutes: int | None, expression: st
         env = stack.function_env("StatusFunction")
         assert env["RECONCILE_INTERVAL_MINUTES"] == str(minutes or 5)
         assert env["POWERTOOLS_SERVICE_NAME"] == "status"
+
+
+def test_a_failed_reconcile_is_dead_lettered(transformed_template: dict[str, Any]) -> None:
+    """The schedule invokes asynchronously: a reconcile that fails its retry lands in StatusDLQ
+    (alarmed), and the function's role may send there."""
+    resources = transformed_template["Resources"]
+    (config,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert config["FunctionName"] == {"Ref": "StatusFunction"}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StatusDLQ", "Arn"]}
+    assert config["MaximumRetryAttempts"] <= 1  # the next cycle is the retry
+    statements = [
+        s
+        for policy in resources["StatusFunctionRole"]["Properties"]["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+    assert any(
+        s.get("Action") == "sqs:SendMessage" and s.get("Resource") == {"Fn::GetAtt": ["StatusDLQ", "Arn"]}
+        for s in statements
+    )

@@ -184,7 +184,11 @@ def _reconcile_trust(t: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status_statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
-    statements = _res(t, "StatusFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = [
+        s
+        for policy in _res(t, "StatusFunctionRole")["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
     return next(s for s in statements if isinstance(s, dict) and s.get("Sid") == sid)
 
 
