@@ -38,7 +38,7 @@ def test_reconcile_schedule_resolves_locally(minutes: int | None, expression: st
     from tailor.local import LocalStack
 
     params = None if minutes is None else {"ReconcileIntervalMinutes": minutes}
-    with LocalStack(time_scale=0.001, echo_logs=False, parameter_values=params, functions=[]) as stack:
+    with LocalStack(time_scale=0.001, parameter_values=params, functions=[]) as stack:
         (info,) = [s for s in stack.scheduler.schedules.values() if s.kind == "scheduler"]
         assert info.logical_id == "StatusFunctionReconcile"
         assert info.expression == expression
