@@ -36,8 +36,10 @@ pytest: setup
 
 test: lint typecheck validate pytest
 
+# The JSON Schemas and the event reference are generated from the catalog (drift tests check both).
 schemas: setup
 	$(BIN)/python -m tailor.events.schemas events/schemas
+	$(BIN)/python -m tailor.events.reference docs/event-reference.md
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
