@@ -372,7 +372,8 @@ class BedrockSimulator:
 
     def created(self, backend: Any, job: Any) -> None:
         with self._lock:
-            self._adopt(job, self.clock())
+            if job.job_name not in self._jobs:
+                self._adopt(job, self.clock())
 
     def stop(self, backend: Any, job: Any) -> bool:
         with self._lock:
@@ -413,6 +414,8 @@ class BedrockSimulator:
         with self._lock:
             backend = self._backend()
             for job in list(backend.model_customization_jobs.values()):
+                if job.job_name not in self._jobs and getattr(job, "tailor_job_id", None) is None:
+                    continue  # being created in moto's thread: not repaired yet (its hook adopts it)
                 sim = self._jobs.get(job.job_name) or self._adopt(job, now)
                 while not sim.done and sim.timeline[sim.stage + 1][0] <= now:
                     self._apply(sim, job, now)
