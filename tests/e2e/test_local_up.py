@@ -76,7 +76,9 @@ def test_local_up_serves_uploads_from_another_process(tmp_path: Path) -> None:
         assert dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), flags=re.MULTILINE)) == exported
         # A short, honest summary; the full tables only with --verbose.
         assert "emulated: S3, SQS, EventBridge, DynamoDB" in banner
-        assert "simulated: nothing yet" in banner and "not available locally: Bedrock" in banner
+        # Bedrock training is simulated (labelled so), the device fleet is not available yet.
+        assert "Bedrock training: SIMULATED (jobs advance in" in banner
+        assert "not available locally: Device fleet" in banner
         assert "Resources:" not in banner and "--verbose" in banner
         assert len(banner.splitlines()) < 25, banner
 
