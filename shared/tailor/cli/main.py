@@ -16,6 +16,7 @@ from tailor.cli.local import local_app
 from tailor.cli.status import status
 from tailor.cli.submit import submit
 from tailor.cli.validate import validate
+from tailor.cli.watch import watch
 
 
 def _flags_show_no_type() -> None:
@@ -48,6 +49,7 @@ app.command("validate")(validate)
 app.command("submit")(submit)
 app.command("estimate")(estimate)
 app.command("status")(status)
+app.command("watch")(watch)
 app.add_typer(local_app, name="local")
 
 
