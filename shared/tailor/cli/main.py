@@ -14,6 +14,7 @@ import typer.core
 from tailor.cli.estimate import estimate
 from tailor.cli.local import local_app
 from tailor.cli.status import status
+from tailor.cli.stop import stop
 from tailor.cli.submit import submit
 from tailor.cli.validate import validate
 from tailor.cli.watch import watch
@@ -50,6 +51,7 @@ app.command("submit")(submit)
 app.command("estimate")(estimate)
 app.command("status")(status)
 app.command("watch")(watch)
+app.command("stop")(stop)
 app.add_typer(local_app, name="local")
 
 
