@@ -75,7 +75,7 @@ def test_an_unknown_run_and_a_refusal_are_one_line(make_run: RunFactory) -> None
         request_stop(_store(), Recorder(), "nope")
     refused = Recorder(BedrockError.classify("ValidationException", "job is Completed"))
     with pytest.raises(
-        StopRefusedError, match="Bedrock refused to stop .*: ValidationException: job is Completed"
+        StopRefusedError, match=r"Bedrock refused to stop .*: ValidationException: job is Completed"
     ):
         request_stop(_store(make_run()), refused, RUN_ID)
 
