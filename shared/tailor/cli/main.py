@@ -13,6 +13,7 @@ import typer.core
 
 from tailor.cli.estimate import estimate
 from tailor.cli.local import local_app
+from tailor.cli.metrics import metrics
 from tailor.cli.status import status
 from tailor.cli.stop import stop
 from tailor.cli.submit import submit
@@ -52,6 +53,7 @@ app.command("estimate")(estimate)
 app.command("status")(status)
 app.command("watch")(watch)
 app.command("stop")(stop)
+app.command("metrics")(metrics)
 app.add_typer(local_app, name="local")
 
 
