@@ -63,7 +63,14 @@ def _handle(record: SqsRecord, deps: StatusDeps, deadline: Deadline) -> None:
         logger.info("not a job state change: ignored", extra={"detail_type": detail_type})
         return
     detail = BedrockJobStateChangeDetail.model_validate(event.get("detail") or {})
-    outcome = apply_observation(JobObservation.from_event(detail), deps)
+    try:
+        outcome = apply_observation(JobObservation.from_event(detail), deps)
+    except Exception:
+        # BatchProcessor turns this into a failed item without logging it: say why, here.
+        logger.exception(
+            "status update failed; the message returns to the queue", extra={"job": detail.job_arn}
+        )
+        raise
     metrics.add_metric(name="Status" + outcome.value.title().replace("-", ""), unit=MetricUnit.Count, value=1)
 
 

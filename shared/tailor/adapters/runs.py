@@ -71,6 +71,19 @@ class RunStore(Protocol):
         ...
 
 
+def _decimals(value: Any) -> Any:
+    """DynamoDB numbers: boto3 refuses Python floats (losses, prices), so they go as Decimals."""
+    if isinstance(value, float):
+        from decimal import Decimal
+
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_decimals(v) for v in value]
+    return value
+
+
 def _verdict(record: RunRecord, target: RunStatus, source_time: str | None) -> Verdict:
     return judge(record.status, target, current_source_time=record.source_time, source_time=source_time)
 
@@ -90,7 +103,7 @@ class DynamoRunStore:
     def _serialize(value: Any) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
 
-        return dict(TypeSerializer().serialize(value))
+        return dict(TypeSerializer().serialize(_decimals(value)))
 
     @staticmethod
     def _to_record(item: Mapping[str, Any]) -> RunRecord:

@@ -173,3 +173,15 @@ def test_mark_published_once(store: RunStore) -> None:
     assert store.mark_published("r1", "DatasetValidated") is False
     run = store.get("r1")
     assert run is not None and run.published == ["DatasetValidated"]
+
+
+def test_float_facts_are_stored(store: RunStore) -> None:
+    from tailor.events.models import LossMetrics, MetricPoint
+
+    store.create(_record())
+    curve = [MetricPoint(step=1, epoch=1, loss=2.5, perplexity=12.18), MetricPoint(step=2, loss=1.25)]
+    metrics = LossMetrics(final_loss=1.25, best_loss=1.25, points=2, curve=curve)
+    store.add_facts("r1", RunFacts(estimated_usd=9.6, training_metrics=metrics))
+    run = store.get("r1")
+    assert run is not None and run.facts.estimated_usd == 9.6
+    assert run.facts.training_metrics == metrics
