@@ -12,6 +12,7 @@ import typer
 import typer.core
 
 from tailor.cli.estimate import estimate
+from tailor.cli.events import events
 from tailor.cli.local import local_app
 from tailor.cli.metrics import metrics
 from tailor.cli.status import status
@@ -54,6 +55,7 @@ app.command("status")(status)
 app.command("watch")(watch)
 app.command("stop")(stop)
 app.command("metrics")(metrics)
+app.command("events")(events)
 app.add_typer(local_app, name="local")
 
 

@@ -1,0 +1,164 @@
+"""`tailor events` against moto: events put on the Tailor bus reach the output through the temporary
+rule and queue, and no rule or queue is left after a normal exit, an error or Ctrl-C."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from tailor.adapters import aws
+from tailor.adapters.bus import EventBridgePublisher
+from tailor.adapters.tail import TAIL_PREFIX, bus_tail, tail_pattern
+from tailor.cli.events import format_event, pump
+from tailor.cli.main import app
+from tailor.events.envelope import new_detail
+from tailor.events.models import JobStatusChanged, JobStopped
+
+pytestmark = pytest.mark.integration
+
+BUS = "tailor-bus-test"
+ARN = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x/abc"
+
+
+@pytest.fixture
+def bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with mock_aws():
+        aws.reset_clients()
+        aws.client("events").create_event_bus(Name=BUS)
+        for name, value in {
+            "DATA_BUCKET": "d",
+            "ARTIFACTS_BUCKET": "a",
+            "RUNS_TABLE": "runs",
+            "TAILOR_BUS_NAME": BUS,
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield BUS
+        aws.reset_clients()
+
+
+def _leftovers() -> tuple[list[str], list[str]]:
+    rules = [r["Name"] for r in aws.client("events").list_rules(EventBusName=BUS).get("Rules", [])]
+    queues = aws.client("sqs").list_queues(QueueNamePrefix=TAIL_PREFIX).get("QueueUrls", [])
+    return rules, queues
+
+
+def _publish(run_id: str, status: str = "Completed") -> None:
+    changed = JobStatusChanged(
+        run_id=run_id, job_arn=ARN, previous_status="InProgress", status=status, observed_via="poll"
+    )  # type: ignore[arg-type]
+    EventBridgePublisher(BUS).publish(
+        [
+            new_detail(
+                changed, producer="tailor.status", created_at=datetime(2026, 12, 1, 12, 0, 1, tzinfo=UTC)
+            )
+        ]
+    )
+
+
+def test_events_on_the_bus_reach_the_output_and_nothing_is_left(bus: str) -> None:
+    seen: list[dict[str, Any]] = []
+    with bus_tail(bus, run_id="run-a") as tail:
+        rules, queues = _leftovers()
+        assert rules == [tail.name] and len(queues) == 1 and tail.name.startswith(TAIL_PREFIX)
+        _publish("run-a")
+        _publish("run-b")  # another run: filtered out by the rule
+        EventBridgePublisher(bus).publish(
+            [new_detail(JobStopped(run_id="run-a", job_arn=ARN), producer="tailor.status")]
+        )
+        assert pump(tail, seen.append, follow=False, wait=1) == 2
+    assert [e["detail-type"] for e in seen] == ["JobStatusChanged", "JobStopped"]
+    assert {e["detail"]["metadata"]["runId"] for e in seen} == {"run-a"}
+    line = format_event(seen[0])
+    assert "JobStatusChanged" in line and "run-a" in line and "InProgress → Completed (poll)" in line
+    assert _leftovers() == ([], [])
+
+
+def test_every_tailor_source_without_a_run_filter(bus: str) -> None:
+    assert tail_pattern() == {"source": [{"prefix": "tailor."}]}
+    aws.client("events").put_events(
+        Entries=[{"Source": "aws.bedrock", "DetailType": "x", "Detail": "{}", "EventBusName": bus}]
+    )
+    seen: list[dict[str, Any]] = []
+    with bus_tail(bus) as tail:
+        _publish("run-a")
+        _publish("run-b")
+        aws.client("events").put_events(
+            Entries=[{"Source": "aws.bedrock", "DetailType": "x", "Detail": "{}", "EventBusName": bus}]
+        )
+        pump(tail, seen.append, follow=False, wait=1)
+    assert sorted(e["detail"]["metadata"]["runId"] for e in seen) == ["run-a", "run-b"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_an_error_or_ctrl_c_removes_rule_and_queue(bus: str, error: BaseException) -> None:
+    with pytest.raises(type(error)), bus_tail(bus) as tail:
+        assert _leftovers()[0] == [tail.name]
+        raise error
+    assert _leftovers() == ([], [])
+
+
+def test_a_failure_half_way_through_creation_removes_what_was_made(
+    bus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = aws.client("events")
+
+    def refuse(**kwargs: Any) -> Any:
+        raise RuntimeError("PutTargets refused")
+
+    monkeypatch.setattr(events, "put_targets", refuse)
+    with pytest.raises(RuntimeError, match="PutTargets refused"), bus_tail(bus, events_client=events):
+        pass
+    assert _leftovers() == ([], [])
+
+
+def test_the_command_prints_lines_then_cleans_up(bus: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tailor.adapters import tail as tail_module
+
+    original = tail_module.BusTail.create
+
+    def create_then_publish(self: tail_module.BusTail) -> None:
+        original(self)
+        _publish("run-a")  # as soon as the rule exists, something happens on the bus
+
+    monkeypatch.setattr(tail_module.BusTail, "create", create_then_publish)
+    result = CliRunner().invoke(app, ["events", "--run", "run-a", "--wait", "1"])
+    assert result.exit_code == 0, result.output
+    assert "JobStatusChanged" in result.stdout and "run-a" in result.stdout
+    assert "tailing tailor-bus-test (run run-a) through rule tailor-tail-" in result.stderr
+    as_json = CliRunner().invoke(app, ["events", "--json", "--wait", "0"])
+    assert as_json.exit_code == 0, as_json.output
+    lines = as_json.stdout.splitlines()
+    assert lines and orjson.loads(lines[0])["detail-type"] == "JobStatusChanged"
+    assert _leftovers() == ([], [])
+
+
+def test_ctrl_c_while_following_exits_0_and_cleans_up(bus: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tailor.adapters import tail as tail_module
+
+    calls = {"n": 0}
+
+    def receive(self: tail_module.BusTail, wait_seconds: float) -> list[dict[str, Any]]:
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt
+        return []
+
+    monkeypatch.setattr(tail_module.BusTail, "receive", receive)
+    result = CliRunner().invoke(app, ["events", "--follow"])
+    assert result.exit_code == 0, result.output
+    assert "stopped: the temporary rule and queue are removed" in result.stderr
+    assert _leftovers() == ([], [])
+
+
+def test_no_bus_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"DATA_BUCKET": "d", "ARTIFACTS_BUCKET": "a", "RUNS_TABLE": "runs"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TAILOR_BUS_NAME", raising=False)
+    result = CliRunner().invoke(app, ["events"])
+    assert result.exit_code == 2 and "no Tailor bus to tail" in result.output
