@@ -34,7 +34,7 @@ def metrics(
     png: Annotated[
         Path | None,
         typer.Option(
-            "--png", metavar="FILE", help="Write the loss curve(s) to FILE as a PNG (needs tailor[plot])."
+            "--png", metavar="FILE", help="Write the loss curve(s) to FILE as a PNG (needs the plot extra)."
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the recorded metrics as JSON.")] = False,
