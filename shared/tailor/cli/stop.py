@@ -78,8 +78,10 @@ def request_stop(
         raise StopRefusedError(
             f"run {run_id} has no Bedrock job yet ({record.status.value}): nothing to stop"
         )
+    # Bedrock takes the job's name or ARN; the name (unique in the account, Tailor's own) also works
+    # with moto, which cannot find a job by its ARN (it looks the URL-encoded ARN up).
     try:
-        bedrock.stop_job(arn)
+        bedrock.stop_job(record.facts.job_name or arn)
     except BedrockError as error:
         raise StopRefusedError(f"Bedrock refused to stop {arn}: {error.code}: {error.message}") from None
     return (

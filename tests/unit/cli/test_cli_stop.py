@@ -35,7 +35,7 @@ def _store(*records: object) -> InMemoryRunStore:
 def test_stop_calls_bedrock_and_leaves_the_run_to_the_status_service(make_run: RunFactory) -> None:
     store, bedrock = _store(make_run(RunStatus.IN_PROGRESS)), Recorder()
     said = request_stop(store, bedrock, RUN_ID)
-    assert bedrock.stopped == [JOB_ARN]
+    assert bedrock.stopped == ["tailor-support-bot"]  # the job's name: Bedrock takes name or ARN
     assert "stop requested" in said and "becomes STOPPED when Bedrock reports" in said
     record = store.get(RUN_ID)
     assert record is not None and record.status is RunStatus.IN_PROGRESS  # not moved here
@@ -94,7 +94,13 @@ def test_the_command(make_run: RunFactory, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("tailor.adapters.bedrock.BedrockClient", lambda: bedrock)
     result = CliRunner().invoke(app, ["stop", RUN_ID])
     assert result.exit_code == 0, result.output
-    assert bedrock.stopped == [JOB_ARN] and "stop requested" in result.stdout
+    assert bedrock.stopped == ["tailor-support-bot"] and f"stop requested for {JOB_ARN}" in result.stdout
     unknown = CliRunner().invoke(app, ["stop", "nope"])
     assert unknown.exit_code == 1
     assert unknown.output == "error: no run 'nope' in runs\n"
+
+
+def test_without_a_recorded_name_the_arn_is_used(make_run: RunFactory) -> None:
+    bedrock = Recorder()
+    request_stop(_store(make_run(job_name=None)), bedrock, RUN_ID)
+    assert bedrock.stopped == [JOB_ARN]
