@@ -222,7 +222,7 @@ def panel(record: RunRecord, moment: datetime, width: int = 80) -> RenderableTyp
                 grid.add_row(f"  {label}", f"{_MARK.get(state, '·')} {escape(state)}")
     metrics = record.facts.training_metrics
     if metrics is not None:
-        grid.add_row("loss", escape(_latest_loss(record) or loss_summary(metrics)))
+        grid.add_row("loss", escape((_latest_loss(record) or loss_summary(metrics)).removeprefix("loss ")))
         if len(metrics.curve) > 1:
             grid.add_row("", sparkline([p.loss for p in metrics.curve], max(10, min(60, width - 16))))
     if record.facts.validation_metrics is not None:

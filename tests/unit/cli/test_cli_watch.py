@@ -151,7 +151,7 @@ def test_the_panel_shows_sub_tasks_loss_and_elapsed(make_run: RunFactory) -> Non
     assert RUN_ID in out and "IN_PROGRESS" in out
     assert "elapsed" in out and "10m00s" in out
     assert "✓ Completed" in out and "… InProgress" in out
-    assert "loss 0.4366 at step 120" in out and "▁" in out
+    assert "0.4366 at step 120" in out and "loss loss" not in out and "▁" in out
     assert "last event" in out and "10s ago" in out
     assert all(len(line) <= 80 for line in out.splitlines())
 
