@@ -162,3 +162,25 @@ def test_no_bus_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TAILOR_BUS_NAME", raising=False)
     result = CliRunner().invoke(app, ["events"])
     assert result.exit_code == 2 and "no Tailor bus to tail" in result.output
+
+
+def test_through_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same tail against `tailor local up`'s moto server: the template's bus, real HTTP."""
+    from tailor.local.stack import LocalStack
+
+    with LocalStack(time_scale=0.001) as stack:
+        for name, value in stack.client_env().items():
+            monkeypatch.setenv(name, value)
+        aws.reset_clients()
+        bus_name = stack.env_value("TAILOR_BUS_NAME")
+        seen: list[dict[str, Any]] = []
+        with bus_tail(bus_name, run_id="run-a") as tail:
+            EventBridgePublisher(bus_name).publish(
+                [new_detail(JobStopped(run_id="run-a", job_arn=ARN), producer="tailor.status")]
+            )
+            assert pump(tail, seen.append, follow=False, wait=2) == 1
+        assert format_event(seen[0]).endswith("JobStopped            run-a  stopped")
+        rules = aws.client("events").list_rules(EventBusName=bus_name).get("Rules", [])
+        assert not [r for r in rules if r["Name"].startswith(TAIL_PREFIX)]
+        assert not aws.client("sqs").list_queues(QueueNamePrefix=TAIL_PREFIX).get("QueueUrls")
+    aws.reset_clients()
