@@ -328,6 +328,11 @@ _WORDED = frozenset(
         "observedVia",
         "outputModelArn",
         "outputModelName",
+        "jobArn",
+        "jobName",
+        "estimatedUsd",
+        "errorCode",
+        "failureMessage",
     }
 )
 

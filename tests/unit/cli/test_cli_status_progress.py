@@ -62,7 +62,7 @@ def test_a_run_shows_bedrock_s_view_and_its_losses(
     chart = [line for line in text.splitlines() if "┤" in line]
     assert len(chart) == 8  # four rows for each curve
     assert all(len(line) <= 80 for line in chart)
-    assert "jobStatus" not in text and "observedVia" not in text  # worded, not listed raw
+    assert "jobStatus" not in text and "observedVia" not in text and "jobArn:" not in text  # worded once
 
 
 def test_a_completed_run_shows_its_model_and_a_failed_one_its_message(
