@@ -184,3 +184,76 @@ def test_through_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not [r for r in rules if r["Name"].startswith(TAIL_PREFIX)]
         assert not aws.client("sqs").list_queues(QueueNamePrefix=TAIL_PREFIX).get("QueueUrls")
     aws.reset_clients()
+
+
+def _local_run(stack: Any, name: str) -> str:
+    line = orjson.dumps(
+        {
+            "messages": [
+                {"role": "user", "content": [{"text": "Is invoice 7 paid?"}]},
+                {"role": "assistant", "content": [{"text": "Invoice 7 was paid on Friday."}]},
+            ]
+        }
+    )
+    stack.upload(f"datasets/{name}/train.jsonl", b"\n".join([line] * 12) + b"\n")
+    stack.upload(
+        f"datasets/{name}/job.json", orjson.dumps({"technique": "fine-tuning", "baseModel": "nova-lite"})
+    )
+    stack.run_until_idle(timeout=60)
+    (submitted,) = [
+        e
+        for e in stack.published_events()
+        if e["detail-type"] == "JobSubmitted" and e["detail"]["data"]["runId"].startswith(f"{name}-")
+    ]
+    return str(submitted["detail"]["data"]["runId"])
+
+
+def test_watch_stop_status_metrics_and_events_with_the_bedrock_simulator(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The commands as a user runs them against `tailor local up`, the simulator playing Bedrock:
+    watch ends 0 on a completed job and 1 on a stopped one; stop goes through the status service."""
+    from types import SimpleNamespace
+
+    from tailor.local.bedrock_sim import SimulatorConfig
+    from tailor.local.stack import LocalStack
+
+    config = SimulatorConfig(job_quota=20, late_probability=0.0, duplicate_probability=0.0, seed=3)
+    with LocalStack(time_scale=0.0001, simulate_bedrock=config) as stack:
+        for name, value in stack.client_env().items():
+            monkeypatch.setenv(name, value)
+        aws.reset_clients()
+        done_id, stop_id = _local_run(stack, "cli-done"), _local_run(stack, "cli-stop")
+        runner = CliRunner()
+
+        stopped = runner.invoke(app, ["stop", stop_id])
+        assert stopped.exit_code == 0, stopped.output
+        assert "becomes STOPPED when Bedrock reports the job stopped" in stopped.stdout
+
+        def meanwhile(seconds: float) -> None:  # Bedrock (simulated) and the status service move on
+            stack.bedrock_simulator.finish()
+            stack.run_until_idle(timeout=60)
+
+        monkeypatch.setattr("tailor.cli.watch.time", SimpleNamespace(sleep=meanwhile))
+        watched = runner.invoke(app, ["watch", done_id, "--interval", "0.1"])
+        assert watched.exit_code == 0, watched.output
+        assert watched.stdout.splitlines()[-1].startswith(f"{done_id} COMPLETED after")
+        assert "training loss" in watched.stdout.splitlines()[-1]
+        watched = runner.invoke(app, ["watch", stop_id])
+        assert watched.exit_code == 1, watched.output
+        assert f"{stop_id} STOPPED" in watched.stdout.splitlines()[-1]
+
+        shown = runner.invoke(app, ["status", done_id])
+        assert shown.exit_code == 0, shown.output
+        assert "bedrock   Completed" in shown.stdout and "training loss  final" in shown.stdout
+        assert "┤" in shown.stdout
+        png = tmp_path / "loss.png"
+        drawn = runner.invoke(app, ["metrics", done_id, "--png", str(png)])
+        assert drawn.exit_code == 0, drawn.output
+        assert png.read_bytes()[:4] == b"\x89PNG"
+        again = runner.invoke(app, ["stop", done_id])
+        assert again.exit_code == 1 and "has already ended (COMPLETED)" in again.output
+
+        listed = runner.invoke(app, ["status"])
+        assert listed.exit_code == 0 and "last event" in listed.stdout
+    aws.reset_clients()
