@@ -256,4 +256,25 @@ def test_watch_stop_status_metrics_and_events_with_the_bedrock_simulator(
 
         listed = runner.invoke(app, ["status"])
         assert listed.exit_code == 0 and "last event" in listed.stdout
+
+        # tailor events: the status service's own events for one run, as they happen.
+        from tailor.adapters import tail as tail_module
+
+        tail_id = _local_run(stack, "cli-tail")
+        original = tail_module.BusTail.create
+
+        def create_then_finish(self: tail_module.BusTail) -> None:
+            original(self)
+            meanwhile(0)
+
+        monkeypatch.setattr(tail_module.BusTail, "create", create_then_finish)
+        tailed = runner.invoke(app, ["events", "--run", tail_id, "--wait", "2"])
+        assert tailed.exit_code == 0, tailed.output
+        lines = tailed.stdout.splitlines()
+        assert any("JobStatusChanged" in line and "→ Completed" in line for line in lines), lines
+        assert any("JobCompleted" in line and "training loss" in line for line in lines), lines
+        assert all(tail_id in line for line in lines)
+        rules = aws.client("events").list_rules(EventBusName=stack.env_value("TAILOR_BUS_NAME"))["Rules"]
+        assert not [r for r in rules if r["Name"].startswith(TAIL_PREFIX)]
+        assert not aws.client("sqs").list_queues(QueueNamePrefix=TAIL_PREFIX).get("QueueUrls")
     aws.reset_clients()
