@@ -168,9 +168,11 @@ def test_through_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same tail against `tailor local up`'s moto server: the template's bus, real HTTP."""
     from tailor.local.stack import LocalStack
 
-    with LocalStack(time_scale=0.001) as stack:
+    with LocalStack(time_scale=0.001) as stack, pytest.MonkeyPatch.context() as env:
+        # Undone before the stack restores the environment (a test-level monkeypatch would
+        # "restore" the stack's endpoint after the stack is gone, for later tests to hit).
         for name, value in stack.client_env().items():
-            monkeypatch.setenv(name, value)
+            env.setenv(name, value)
         aws.reset_clients()
         bus_name = stack.env_value("TAILOR_BUS_NAME")
         seen: list[dict[str, Any]] = []
@@ -219,9 +221,11 @@ def test_watch_stop_status_metrics_and_events_with_the_bedrock_simulator(
     from tailor.local.stack import LocalStack
 
     config = SimulatorConfig(job_quota=20, late_probability=0.0, duplicate_probability=0.0, seed=3)
-    with LocalStack(time_scale=0.0001, simulate_bedrock=config) as stack:
+    with LocalStack(time_scale=0.0001, simulate_bedrock=config) as stack, pytest.MonkeyPatch.context() as env:
+        # Undone before the stack restores the environment (a test-level monkeypatch would
+        # "restore" the stack's endpoint after the stack is gone, for later tests to hit).
         for name, value in stack.client_env().items():
-            monkeypatch.setenv(name, value)
+            env.setenv(name, value)
         aws.reset_clients()
         done_id, stop_id = _local_run(stack, "cli-done"), _local_run(stack, "cli-stop")
         runner = CliRunner()
