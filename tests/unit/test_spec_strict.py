@@ -371,3 +371,18 @@ def test_the_budget_travels_in_events() -> None:
     # Tolerant consumer: an odd budget from a newer producer does not break it.
     assert JobSpecData.model_validate({**BASE, "budget": {"other": 1}}).budget is not None
     assert JobSpecData.model_validate(BASE).budget is None
+
+
+def test_deploy_on_demand_is_a_strict_flag_and_keeps_old_digests() -> None:
+    plain = parse_spec(orjson.dumps({"technique": "fine-tuning", "baseModel": "nova-lite"}))
+    deployed = parse_spec(
+        orjson.dumps({"technique": "fine-tuning", "baseModel": "nova-lite", "deploy": {"onDemand": True}})
+    )
+    assert deployed.deploy is not None and deployed.deploy.on_demand is True
+    assert plain.deploy is None and plain.digest() != deployed.digest()
+    with pytest.raises(SpecError, match="onDemand"):
+        parse_spec(
+            orjson.dumps(
+                {"technique": "fine-tuning", "baseModel": "nova-lite", "deploy": {"onDemand": "yes"}}
+            )
+        )

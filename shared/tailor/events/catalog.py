@@ -60,6 +60,30 @@ CATALOG: dict[DetailType, EventSpec] = {
         EventSpec(DetailType.JOB_FAILED, Source.STATUS, m.JobFailed, "A customization job failed."),
         EventSpec(DetailType.JOB_STOPPED, Source.STATUS, m.JobStopped, "A customization job was stopped."),
         EventSpec(
+            DetailType.DEPLOYMENT_REQUESTED,
+            Source.USER,
+            m.DeploymentRequested,
+            "Deploy a completed run's custom model on demand (put by tailor deploy).",
+        ),
+        EventSpec(
+            DetailType.MODEL_DEPLOYED,
+            Source.DEPLOYMENT,
+            m.ModelDeployed,
+            "An on-demand deployment is Active: invoke it with its deployment ARN as modelId.",
+        ),
+        EventSpec(
+            DetailType.MODEL_DEPLOYMENT_FAILED,
+            Source.DEPLOYMENT,
+            m.ModelDeploymentFailed,
+            "A deployment failed or was refused; the message says why and what to do instead.",
+        ),
+        EventSpec(
+            DetailType.MODEL_UNDEPLOYED,
+            Source.DEPLOYMENT,
+            m.ModelUndeployed,
+            "A run's on-demand deployment was deleted (tailor undeploy); the custom model stays.",
+        ),
+        EventSpec(
             DetailType.EDGE_EXPORT_REQUESTED,
             Source.USER,
             m.EdgeExportRequested,

@@ -7,6 +7,7 @@ class Source(StrEnum):
     INGESTION = "tailor.ingestion"
     SUBMISSION = "tailor.submission"
     STATUS = "tailor.status"
+    DEPLOYMENT = "tailor.deployment"
     EDGE = "tailor.edge"
     # Events users (or the CLI on their behalf) put on the Tailor bus.
     USER = "tailor.user"
@@ -21,6 +22,10 @@ class DetailType(StrEnum):
     JOB_COMPLETED = "JobCompleted"
     JOB_FAILED = "JobFailed"
     JOB_STOPPED = "JobStopped"
+    DEPLOYMENT_REQUESTED = "DeploymentRequested"
+    MODEL_DEPLOYED = "ModelDeployed"
+    MODEL_DEPLOYMENT_FAILED = "ModelDeploymentFailed"
+    MODEL_UNDEPLOYED = "ModelUndeployed"
     EDGE_EXPORT_REQUESTED = "EdgeExportRequested"
     EDGE_PACKAGE_PUBLISHED = "EdgePackagePublished"
     EDGE_EXPORT_FAILED = "EdgeExportFailed"

@@ -63,6 +63,10 @@ class BudgetData(WireModel):
     max_training_cost_usd: float | None = None
 
 
+class DeployData(WireModel):
+    on_demand: bool = False
+
+
 class JobSpecData(WireModel):
     """The job spec as carried in events: the wire model, not ``tailor.jobs.spec.JobSpec``.
 
@@ -84,6 +88,7 @@ class JobSpecData(WireModel):
     tags: dict[str, str] = Field(default_factory=dict)
     edge: EdgeSpecData | None = None
     budget: BudgetData | None = None
+    deploy: DeployData | None = None
 
 
 class RecordCounts(WireModel):
@@ -228,6 +233,38 @@ class JobStopped(EventData):
     job_arn: str
     failure_message: str | None = None
     end_time: datetime | None = None
+
+
+# --- deployment ------------------------------------------------------------------------------
+
+
+class DeploymentRequested(EventData):
+    """Put by ``tailor deploy RUN`` (or anyone): deploy a completed run's model on demand."""
+
+    run_id: str
+    requested_by: str | None = None
+
+
+class ModelDeployed(EventData):
+    run_id: str
+    custom_model_arn: str
+    deployment_arn: str = Field(description="The modelId to invoke (Converse / InvokeModel).")
+    deployment_name: str
+
+
+class ModelDeploymentFailed(EventData):
+    run_id: str
+    custom_model_arn: str | None = None
+    error_code: str
+    message: str
+    retryable: bool = False
+    hint: str | None = None
+
+
+class ModelUndeployed(EventData):
+    run_id: str
+    deployment_arn: str
+    custom_model_arn: str | None = Field(default=None, description="The custom model stays.")
 
 
 # --- edge ------------------------------------------------------------------------------------

@@ -70,6 +70,11 @@ class RunFacts(_RunModel):
     observed_via: str | None = None  # event | poll
     training_metrics: LossMetrics | None = None
     validation_metrics: LossMetrics | None = None
+    # Deployment: a fact about a completed run, beside its status (docs/deployment.md).
+    deployment_arn: str | None = None
+    deployment_name: str | None = None
+    deployment_status: str | None = None  # Creating | Active | Failed | Deleted
+    deployment_error: str | None = None
 
     def set_fields(self) -> dict[str, object]:
         """The facts this update sets, camelCase, JSON-ready."""

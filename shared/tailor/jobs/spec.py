@@ -83,6 +83,17 @@ class BudgetSpec(_SpecModel):
     max_training_cost_usd: float = Field(gt=0, description="USD for training (tokens x epochs x price).")
 
 
+_LATER_SECTIONS = ("budget", "deploy")
+
+
+class DeploySpec(_SpecModel):
+    """What to do with the trained model (docs/deployment.md)."""
+
+    on_demand: bool = Field(
+        default=False, description="After Completed: an on-demand deployment, billed per token, to invoke."
+    )
+
+
 class JobSpec(_SpecModel):
     spec_version: Literal["1"] = "1"
     # Not strict: the (already checked) string becomes the enum; events carry it as a string.
@@ -96,6 +107,7 @@ class JobSpec(_SpecModel):
     tags: dict[str, str] = Field(default_factory=dict, max_length=50)
     edge: EdgeSpec | None = None
     budget: BudgetSpec | None = None
+    deploy: DeploySpec | None = None
 
     @field_validator("technique", mode="before")
     @classmethod
@@ -186,9 +198,10 @@ class JobSpec(_SpecModel):
 
     def digest(self) -> str:
         """sha256 of the canonical spec: part of the run id, so an edited spec is a new run."""
-        # A spec without a budget keeps the digest it had before budgets existed (run ids stay).
-        unset = {"budget"} if self.budget is None else None
-        document = self.model_dump(mode="json", by_alias=True, exclude=unset)
+        # Sections added after run ids existed (budget, deploy) count only when present: a spec
+        # without them keeps the digest it always had, so its run id stays.
+        unset = {name for name in _LATER_SECTIONS if getattr(self, name) is None}
+        document = self.model_dump(mode="json", by_alias=True, exclude=unset or None)
         canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).hexdigest()
 

@@ -47,12 +47,12 @@ def test_validated_spec_with_a_new_model_alias_and_new_fields_parses() -> None:
         "teacherModel": "nova-9-teacher",
         "technique": "reinforcement-fine-tuning",
         "hyperParameters": {"epochCount": 2, "newKnob": "auto"},
-        "deploy": {"onDemand": True},  # a spec section added after this consumer shipped
+        "evaluation": {"suite": "support-v2"},  # a spec section added after this consumer shipped
     }
     event["detail"]["data"]["spec"] = spec
     data = parse_event(json.dumps(event)).detail.data
     assert data.spec.base_model == "nova-5-ultra"
-    assert data.spec.model_extra == {"deploy": {"onDemand": True}}  # passed through, not lost
+    assert data.spec.model_extra == {"evaluation": {"suite": "support-v2"}}  # passed through, not lost
 
 
 def test_an_sqs_delivered_event_with_extras_parses() -> None:
