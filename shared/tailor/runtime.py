@@ -35,3 +35,13 @@ class Deadline:
                 f"{left:.0f} s left in this invocation, {needed + self.reserve:.0f} s needed for {what}: "
                 "left for a later invocation"
             )
+
+
+class HoldMessage(Exception):  # noqa: N818 - an instruction to the handler, not an error
+    """Not now: put the message back for ``seconds`` (a quota is full, a resource is still being
+    created, throttled). The handler sets the message's visibility and reports it as failed."""
+
+    def __init__(self, seconds: int, reason: str) -> None:
+        super().__init__(f"{reason}: retry in {seconds} s")
+        self.seconds = seconds
+        self.reason = reason

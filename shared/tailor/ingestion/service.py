@@ -221,6 +221,8 @@ def _new_record(
             update={
                 "trigger_version": upload.identity,
                 "spec_uri": upload.uri if isinstance(trigger, SpecTrigger) else None,
+                # For the deployment service: JobCompleted does not carry the spec.
+                "deploy_on_demand": True if spec and spec.deploy and spec.deploy.on_demand else None,
             }
         ),
     )

@@ -27,9 +27,12 @@ from tailor.jobs.catalog import resolve_model as _resolve_model
 from tailor.jobs.pricing import PriceTable, budget_verdict, estimate_for_spec
 from tailor.jobs.run import RunFacts, RunRecord, utcnow_iso
 from tailor.jobs.state import RunStatus
+from tailor.runtime import HoldMessage
 from tailor.submission.backends import CustomizationBackend, StartedJob, backend_for
 from tailor.submission.quota import QUOTA_BASE_DELAY_SECONDS, QuotaGate, retry_delay
 from tailor.submission.request import RequestError, SubmissionSettings, build_request, output_uri
+
+__all__ = ["Delivery", "HoldMessage", "SubmissionDeps", "SubmissionResult", "SubmitOutcome", "submit_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +54,6 @@ class SubmitOutcome(StrEnum):
     REFUSED = "refused"  # JobSubmissionFailed, retryable false: the run ended
     GAVE_UP = "gave-up"  # waited past the maximum for quota: JobSubmissionFailed, retryable true
     IGNORED = "ignored"  # the run is not waiting for submission (rejected, unknown state)
-
-
-class HoldMessage(Exception):  # noqa: N818 - an instruction to the handler, not an error
-    """Not now: put the message back for ``seconds`` (quota full, throttled, Bedrock 5xx)."""
-
-    def __init__(self, seconds: int, reason: str) -> None:
-        super().__init__(f"{reason}: retry in {seconds} s")
-        self.seconds = seconds
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
