@@ -78,12 +78,6 @@ CATALOG: dict[DetailType, EventSpec] = {
             "A deployment failed or was refused; the message says why and what to do instead.",
         ),
         EventSpec(
-            DetailType.MODEL_UNDEPLOYED,
-            Source.DEPLOYMENT,
-            m.ModelUndeployed,
-            "A run's on-demand deployment was deleted (tailor undeploy); the custom model stays.",
-        ),
-        EventSpec(
             DetailType.EDGE_EXPORT_REQUESTED,
             Source.USER,
             m.EdgeExportRequested,

@@ -25,7 +25,6 @@ class DetailType(StrEnum):
     DEPLOYMENT_REQUESTED = "DeploymentRequested"
     MODEL_DEPLOYED = "ModelDeployed"
     MODEL_DEPLOYMENT_FAILED = "ModelDeploymentFailed"
-    MODEL_UNDEPLOYED = "ModelUndeployed"
     EDGE_EXPORT_REQUESTED = "EdgeExportRequested"
     EDGE_PACKAGE_PUBLISHED = "EdgePackagePublished"
     EDGE_EXPORT_FAILED = "EdgeExportFailed"

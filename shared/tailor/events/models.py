@@ -261,12 +261,6 @@ class ModelDeploymentFailed(EventData):
     hint: str | None = None
 
 
-class ModelUndeployed(EventData):
-    run_id: str
-    deployment_arn: str
-    custom_model_arn: str | None = Field(default=None, description="The custom model stays.")
-
-
 # --- edge ------------------------------------------------------------------------------------
 
 

@@ -72,7 +72,8 @@ class RunFacts(_RunModel):
     validation_metrics: LossMetrics | None = None
     # Deployment: a fact about a completed run, beside its status (docs/deployment.md).
     deploy_on_demand: bool | None = None  # job.json asked for it: deploy once Completed
-    deployment_attempt: int | None = None  # 1, then +1 for each deployment after an undeploy
+    deployment_attempt: int | None = None  # 1, then +1 for each new request after an undeploy/failure
+    deployment_request_id: str | None = None  # the DeploymentRequested event that started it
     deployment_arn: str | None = None
     deployment_name: str | None = None
     deployment_status: str | None = None  # Creating | Active | Failed | Deleted
