@@ -11,13 +11,16 @@ from typing import Any
 import typer
 import typer.core
 
+from tailor.cli.deploy import deploy
 from tailor.cli.estimate import estimate
 from tailor.cli.events import events
+from tailor.cli.invoke import invoke
 from tailor.cli.local import local_app
 from tailor.cli.metrics import metrics
 from tailor.cli.status import status
 from tailor.cli.stop import stop
 from tailor.cli.submit import submit
+from tailor.cli.undeploy import undeploy
 from tailor.cli.validate import validate
 from tailor.cli.watch import watch
 
@@ -56,6 +59,9 @@ app.command("watch")(watch)
 app.command("stop")(stop)
 app.command("metrics")(metrics)
 app.command("events")(events)
+app.command("deploy")(deploy)
+app.command("invoke")(invoke)
+app.command("undeploy")(undeploy)
 app.add_typer(local_app, name="local")
 
 

@@ -333,8 +333,40 @@ _WORDED = frozenset(
         "estimatedUsd",
         "errorCode",
         "failureMessage",
+        "deployOnDemand",
+        "deploymentAttempt",
+        "deploymentRequestId",
+        "deploymentArn",
+        "deploymentName",
+        "deploymentStatus",
+        "deploymentError",
     }
 )
+
+
+def _render_deployment(record: RunRecord, console: Console) -> None:
+    """``deploy     Active arn:…`` and how to use it (docs/deployment.md)."""
+    from rich.markup import escape
+
+    facts = record.facts
+    state = facts.deployment_status
+    if state is None:
+        if facts.deploy_on_demand:
+            console.print("  deploy    on demand once COMPLETED (job.json deploy.onDemand)")
+        return
+    arn = f" {facts.deployment_arn}" if facts.deployment_arn else ""
+    attempt = f" (attempt {facts.deployment_attempt})" if (facts.deployment_attempt or 1) > 1 else ""
+    if state == "Active":
+        console.print(f"  deploy    [green]Active[/]{arn}{attempt}: tailor invoke {record.run_id} PROMPT")
+    elif state == "Failed":
+        reason = escape(facts.deployment_error or "no reason recorded")
+        console.print(f"  deploy    [red]Failed[/]{arn}{attempt}: {reason}")
+    elif state == "Deleted":
+        console.print(
+            f"  deploy    Deleted{arn}{attempt}: the custom model stays (tailor deploy {record.run_id})"
+        )
+    else:
+        console.print(f"  deploy    {state}{arn}{attempt}")
 
 
 def _render_facts(record: RunRecord, console: Console, now: datetime) -> None:
@@ -357,6 +389,7 @@ def _render_facts(record: RunRecord, console: Console, now: datetime) -> None:
         console.print(f"  bedrock   {facts.job_status}" + (f" ({tasks})" if tasks else "") + seen)
     if facts.output_model_arn:
         console.print(f"  model     {facts.output_model_name or '-'} ({facts.output_model_arn})")
+    _render_deployment(record, console)
     if facts.error_code:
         console.print(f"  [red]submission failed[/]: {facts.error_code}: {facts.failure_message}")
     elif facts.failure_message:
