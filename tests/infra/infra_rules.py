@@ -27,6 +27,8 @@ RESOURCE_STAR_ALLOWLIST = frozenset(
         "cloudwatch:PutMetricData",  # narrow it with the cloudwatch:namespace condition key
         # Service Authorization Reference, Amazon Bedrock: no resource types (List access level).
         "bedrock:ListModelCustomizationJobs",
+        # Service Authorization Reference, Amazon Bedrock: no resource types (List access level).
+        "bedrock:ListCustomModelDeployments",
         # AWS Price List Service: no resource types for any action (only with UsePriceList=true).
         "pricing:GetProducts",
         # The Bedrock service role's VPC statements (only when BedrockSubnetIds is set): EC2 Describe*
@@ -60,6 +62,8 @@ REQUIRED_OUTPUTS = frozenset(
         "SubmitDLQUrl",
         "StatusQueueUrl",
         "StatusDLQUrl",
+        "DeployQueueUrl",
+        "DeployDLQUrl",
         "BedrockCustomizationRoleArn",
     }
 )
@@ -1034,4 +1038,78 @@ def check_schedule_expressions(template: Template) -> list[str]:
             elif text.startswith("rate(") and not _AWS_RATE.match(text):
                 shown = ", ".join(f"{n}={values[n]}" for n in sorted(used))
                 problems.append(f"{lid}: {text!r} (with {shown}) is not a rate AWS accepts")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# deployment
+# ------------------------------------------------------------------------------------------------
+
+# The deployment hold's schedule (the lead's tailor.deployment.service when it exists; these mirror
+# it): visibility 30 s x 2^(n-1), at most 300 s, on receive n, until 2 h since the message was sent.
+FALLBACK_HOLD_BASE_SECONDS = 30
+FALLBACK_HOLD_MAX_SECONDS = 300
+FALLBACK_MAX_WAIT_SECONDS = 7200
+
+
+def deployment_hold() -> tuple[int, int, int, int, str]:
+    """(base, cap, max wait, receives needed, where from): from tailor.deployment.service, or the
+    fallback constants above (with fallback_receives_needed) while that module does not import."""
+    try:
+        from tailor.deployment import service  # type: ignore[import-not-found,unused-ignore]
+
+        base = int(service.HOLD_BASE_SECONDS)
+        cap = int(service.HOLD_MAX_SECONDS)
+        wait = int(service.MAX_WAIT_SECONDS)
+        receives_needed = service.receives_needed
+    except (ImportError, AttributeError):
+        base, cap, wait = FALLBACK_HOLD_BASE_SECONDS, FALLBACK_HOLD_MAX_SECONDS, FALLBACK_MAX_WAIT_SECONDS
+        return base, cap, wait, fallback_receives_needed(wait, base, cap), "tests/infra fallback"
+    return base, cap, wait, _call_receives_needed(receives_needed, wait), "tailor.deployment.service"
+
+
+def _call_receives_needed(receives_needed: Any, wait: int) -> int:
+    """``receives_needed()`` (its own MAX_WAIT_SECONDS) or ``receives_needed(wait)``, whichever it takes."""
+    import inspect
+
+    required = [
+        p
+        for p in inspect.signature(receives_needed).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return int(receives_needed(wait) if required else receives_needed())
+
+
+def check_deploy_queue_sizing(template: Template) -> list[str]:
+    """A held deployment (Creating, or the deployment quota full) never reaches the DLQ early:
+    DeployQueue's maxReceiveCount covers the receives the growing hold needs for MAX_WAIT_SECONDS
+    plus a retry margin, its retention outlasts the wait with a day to spare, and the hold never
+    exceeds SQS's 12 h visibility maximum (6 x Timeout is check_visibility_timeouts')."""
+    problems: list[str] = []
+    base, cap, wait, needed_receives, source = deployment_hold()
+    if cap > 12 * 3600:
+        problems.append(f"deployment hold cap {cap} s exceeds SQS's 12 h visibility maximum")
+    queues = resources_of(template, "AWS::SQS::Queue")
+    mapped = [
+        qid
+        for _, esm, qid in _sqs_mappings(template)
+        if qid and target_id(esm.get("FunctionName")) == "DeploymentFunction"
+    ]
+    if not mapped:
+        return [*problems, "DeploymentFunction has no SQS event source to size"]
+    for qid in mapped:
+        queue = props(queues[qid])
+        max_receive = int((_redrive(queues[qid]) or {}).get("maxReceiveCount", 0))
+        needed = needed_receives + RETRY_RECEIVE_MARGIN
+        if max_receive < needed:
+            problems.append(
+                f"{qid}: maxReceiveCount {max_receive} < {needed} receives a {wait} s deployment hold needs"
+                f" (backoff {base} s doubling to {cap} s, from {source},"
+                f" + {RETRY_RECEIVE_MARGIN} for retries)"
+            )
+        retention = _as_int(queue.get("MessageRetentionPeriod"), 345600)
+        if retention < wait + cap + RETENTION_MARGIN_SECONDS:
+            problems.append(
+                f"{qid}: MessageRetentionPeriod {retention} s < {wait} s hold + {cap} s + 24 h margin"
+            )
     return problems

@@ -27,7 +27,7 @@ def test_status_rule_pattern(
     rule = transformed_template["Resources"]["StatusRule"]["Properties"]
     assert "EventBusName" not in rule  # Bedrock publishes on the default bus only
     pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
-    event = {"source": source, "detail-type": detail_type, "detail": {"jobStatus": "Completed"}}
+    event: Any = {"source": source, "detail-type": detail_type, "detail": {"jobStatus": "Completed"}}
     assert pattern.matches_event(event) is matches
 
 

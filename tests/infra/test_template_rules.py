@@ -18,6 +18,7 @@ from infra_rules import (
     check_buckets,
     check_code,
     check_contract_functions,
+    check_deploy_queue_sizing,
     check_dlq_alarms,
     check_dlq_retention,
     check_function_env,
@@ -40,6 +41,7 @@ from infra_rules import (
     check_tables,
     check_visibility_timeouts,
     dead_letter_queue_ids,
+    deployment_hold,
     fallback_receives_needed,
     parse_contract_env,
     parse_contract_function_env,
@@ -80,6 +82,7 @@ RULES: dict[str, Checker] = {
     "bedrock_trust": check_bedrock_trust,
     "pass_role": check_pass_role,
     "submit_queue_sizing": check_submit_queue_sizing,
+    "deploy_queue_sizing": check_deploy_queue_sizing,
     "scheduler_schedules": check_scheduler_schedules,
     "schedule_expressions": check_schedule_expressions,
 }
@@ -121,6 +124,14 @@ def _dlq_policy_sources(t: dict[str, Any]) -> dict[str, Any]:
     return cond
 
 
+def _delete(items: list[Any], index: int) -> None:
+    del items[index]
+
+
+def _drop_dlq_source(t: dict[str, Any], rule: str) -> None:
+    _dlq_policy_sources(t)["ArnEquals"]["aws:SourceArn"].remove({"Fn::GetAtt": [rule, "Arn"]})
+
+
 def _esm(t: dict[str, Any], function: str = "IngestionFunction") -> dict[str, Any]:
     (esm,) = [
         e
@@ -133,6 +144,11 @@ def _esm(t: dict[str, Any], function: str = "IngestionFunction") -> dict[str, An
 
 def _submission_statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
     statements = _res(t, "SubmissionFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    return next(s for s in statements if isinstance(s, dict) and s.get("Sid") == sid)
+
+
+def _deployment_statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
+    statements = _res(t, "DeploymentFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
     return next(s for s in statements if isinstance(s, dict) and s.get("Sid") == sid)
 
 
@@ -200,6 +216,77 @@ def _plural_only(t: dict[str, Any]) -> None:
 
 MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
+        "deploy_queue_sizing",
+        "maxReceiveCount too small for a 2 h hold",
+        lambda t: _redrive_of(t, "DeployQueue").update(maxReceiveCount=20),
+        "maxReceiveCount 20",
+    ),
+    (
+        "deploy_queue_sizing",
+        "retention of one hour",
+        lambda t: _res(t, "DeployQueue").update(MessageRetentionPeriod=3600),
+        "MessageRetentionPeriod 3600",
+    ),
+    (
+        "deploy_queue_sizing",
+        "no event source",
+        lambda t: t["Resources"].pop("DeploymentEventSource"),
+        "DeploymentFunction has no SQS event source",
+    ),
+    (
+        "visibility_timeouts",
+        "deploy visibility below 6 x 60 s",
+        lambda t: _res(t, "DeployQueue").update(VisibilityTimeout=359),
+        "< 6 x DeploymentFunction",
+    ),
+    (
+        "dlq_alarms",
+        "deploy alarm deleted",
+        lambda t: t["Resources"].pop("DeployDLQAlarm"),
+        "DeployDLQ",
+    ),
+    (
+        "rule_queue_policies",
+        "deploy rule missing from the DLQ policy",
+        lambda t: _drop_dlq_source(t, "DeployRule"),
+        "aws:SourceArn = DeployRule",
+    ),
+    (
+        "rule_queue_policies",
+        "deploy queue policy scoped to another rule",
+        lambda t: _res(t, "DeployQueuePolicy")["PolicyDocument"]["Statement"][0]["Condition"].update(
+            ArnEquals={"aws:SourceArn": {"Fn::GetAtt": ["SubmitRule", "Arn"]}}
+        ),
+        "DeployQueue",
+    ),
+    (
+        "iam_statements",
+        "CreateCustomModelDeployment on *",
+        lambda t: _deployment_statement(t, "CreateDeployments").update(Resource="*"),
+        "bedrock:CreateCustomModelDeployment",
+    ),
+    (
+        "iam_statements",
+        "DeleteCustomModelDeployment on *",
+        lambda t: _deployment_statement(t, "ManageDeployments").update(Resource="*"),
+        "bedrock:DeleteCustomModelDeployment",
+    ),
+    (
+        "function_env",
+        "deployment variable missing",
+        lambda t: _res(t, "DeploymentFunction")["Environment"]["Variables"].pop("DEPLOY_QUEUE_URL"),
+        "DEPLOY_QUEUE_URL missing",
+    ),
+    (
+        "function_env",
+        "deployment variable from another queue",
+        lambda t: _res(t, "DeploymentFunction")["Environment"]["Variables"].update(
+            DEPLOY_QUEUE_URL={"Ref": "SubmitQueue"}
+        ),
+        "expected it from DeployQueue",
+    ),
+    ("outputs", "deploy output removed", lambda t: t["Outputs"].pop("DeployDLQUrl"), "DeployDLQUrl"),
+    (
         "scheduler_schedules",
         "no retry policy",
         lambda t: _reconcile_target(t).pop("RetryPolicy"),
@@ -214,13 +301,13 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "scheduler_schedules",
         "role may not send to the DLQ",
-        lambda t: _reconcile_role_statements(t).pop(1),
+        lambda t: _delete(_reconcile_role_statements(t), 1),
         "may not sqs:SendMessage",
     ),
     (
         "scheduler_schedules",
         "role may not invoke the target",
-        lambda t: _reconcile_role_statements(t).pop(0),
+        lambda t: _delete(_reconcile_role_statements(t), 0),
         "may not lambda:InvokeFunction",
     ),
     (
@@ -270,7 +357,7 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "rule_queue_policies",
         "status rule missing from the DLQ policy",
-        lambda t: _dlq_policy_sources(t)["ArnEquals"]["aws:SourceArn"].pop(),
+        lambda t: _drop_dlq_source(t, "StatusRule"),
         "aws:SourceArn = StatusRule",
     ),
     (
@@ -639,6 +726,7 @@ def test_contract_tables_parse(contracts_md: str) -> None:
         "IngestionFunction",
         "SubmissionFunction",
         "StatusFunction",
+        "DeploymentFunction",
     }
     function_env = parse_contract_function_env(contracts_md)
     assert function_env["BEDROCK_ROLE_ARN"] == {
@@ -659,6 +747,16 @@ def test_quota_backoff_arithmetic() -> None:
     base, cap, receives_needed, _ = quota_backoff()  # the lead's module once it exists
     assert (base, cap) == (60, 3600)
     assert 25 <= int(receives_needed(86400)) <= 31
+
+
+def test_deployment_hold_arithmetic() -> None:
+    # The comment above DeployQueue in template.yaml: 30 s doubling to 300 s, for 2 h.
+    assert fallback_receives_needed(7200, 30, 300) == 28  # 4 receives for the first 450 s, then 23 of 300 s
+    assert fallback_receives_needed(450, 30, 300) == 5
+    assert fallback_receives_needed(451, 30, 300) == 6
+    base, cap, wait, needed, _ = deployment_hold()  # the lead's module once it exists
+    assert (base, cap, wait) == (30, 300, 7200)
+    assert 25 <= needed <= 29
 
 
 def test_contract_functions_match_template(raw_template: dict[str, Any], contracts_md: str) -> None:
