@@ -42,6 +42,7 @@ from tailor.local.summary import Part, ResourceLine, StackSummary
 
 if TYPE_CHECKING:
     from tailor.local.bedrock_sim import BedrockSimulator, SimulatorConfig
+    from tailor.local.deployments_sim import DeploymentConfig, DeploymentSimulator
 
 __all__ = ["DEFAULT_TIME_SCALE", "LocalStack", "LocalStackError", "find_template"]
 
@@ -102,6 +103,7 @@ class LocalStack:
         simulate_bedrock: bool | SimulatorConfig = False,
         job_seconds: float | None = None,
         job_quota: int | None = None,
+        deployments: DeploymentConfig | None = None,
     ) -> None:
         """
         template: a path to a SAM/CloudFormation template (default: ``find_template()``), or a dict
@@ -118,6 +120,9 @@ class LocalStack:
             defaults, or a ``SimulatorConfig``. Off by default here (``tailor local up``: on); when on,
             tests drive it through ``stack.bedrock_simulator`` (``step``/``advance``/``finish``) and
             ``serve`` ticks it. ``job_seconds`` / ``job_quota`` override the config's values.
+        deployments: how the SIMULATED Bedrock deployments and runtime behave
+            (``tailor.local.deployments_sim.DeploymentConfig``; always on with ``repair_bedrock``):
+            tests drive them through ``stack.deployment_simulator``.
         """
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -139,6 +144,8 @@ class LocalStack:
             raise ValueError("simulate_bedrock needs repair_bedrock=True")
         self._bedrock_sim: BedrockSimulator | None = None
         self._bedrock_patched = False
+        self.deployment_config = deployments
+        self._deployment_sim: DeploymentSimulator | None = None
         self.endpoint_url = ""
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -200,6 +207,10 @@ class LocalStack:
 
                 moto_bedrock.install()
                 self._bedrock_patched = True
+                from tailor.local.deployments_sim import DeploymentSimulator
+
+                self._deployment_sim = DeploymentSimulator(self.deployment_config)
+                self._deployment_sim.install()
             self._set_environment()
             self._provision()
             if self.simulator_config is not None:
@@ -363,6 +374,9 @@ class LocalStack:
             from tailor.local import sqs_holds
 
             sqs_holds.uninstall()
+            if self._deployment_sim is not None:
+                self._deployment_sim.uninstall()
+                self._deployment_sim = None
             if self._bedrock_patched:
                 from tailor.local import moto_bedrock
 
@@ -412,6 +426,15 @@ class LocalStack:
         if self._bedrock_sim is None:
             raise LocalStackError("no Bedrock simulator: the stack is not started or simulate_bedrock is off")
         return self._bedrock_sim
+
+    @property
+    def deployment_simulator(self) -> DeploymentSimulator:
+        """The SIMULATED Bedrock deployments and runtime (``finish``, ``deployment``, ``invocations``)."""
+        if self._deployment_sim is None:
+            raise LocalStackError(
+                "no deployment simulator: the stack is not started or repair_bedrock is off"
+            )
+        return self._deployment_sim
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -681,6 +704,18 @@ class LocalStack:
                     "no simulator yet in this stack (simulate_bedrock is off): jobs are created in moto but "
                     "never train (they stay InProgress, no metrics, no model, no state-change events; "
                     "LocalStack(simulate_bedrock=True) and tailor local up simulate them)",
+                )
+            )
+        deployments = self._deployment_sim
+        if deployments is not None:
+            summary.simulated.append(
+                Part(
+                    "Bedrock deployments and runtime",
+                    "tailor.local.deployments_sim — CreateCustomModelDeployment / Get / List / Delete of "
+                    f"this stack's completed custom models ({deployments.describe()}; tag "
+                    "tailor:simulate-deploy = fail steers a failure) and bedrock-runtime Converse on an "
+                    "Active deployment: answers are labelled, no model runs",
+                    brief="answers are labelled, no model runs",
                 )
             )
         summary.not_available.append(

@@ -482,13 +482,16 @@ def test_describe_says_what_is_emulated_simulated_and_skipped(stack: LocalStack)
         "Schedules",
     }
     assert "in-process dispatcher" in next(p.how for p in summary.emulated if p.name == "Lambda")
-    # Honest: nothing has a simulator yet, so nothing is "simulated"; Bedrock and devices say so.
-    assert summary.simulated == []
+    # Honest: only the deployments and runtime have a simulator here; training and devices say so.
+    assert [p.name for p in summary.simulated] == ["Bedrock deployments and runtime"]
     assert {p.name for p in summary.not_available} == {
         "Bedrock model customization",
         "Device fleet (IoT Jobs, device agent)",
     }
-    assert "SIMULATED (a local stand-in, no AWS API behind it):\n  - nothing yet" in text
+    assert (
+        "SIMULATED (a local stand-in, no AWS API behind it):\n  - Bedrock deployments and runtime: SIMULATED"
+        in text
+    )
     assert any(s.startswith("Thing (AWS::IoT::Thing)") for s in summary.skipped)
     notes = "\n".join(summary.notes)
     assert "S3AllRule: aws.s3 pattern without detail-type" in notes
@@ -515,6 +518,6 @@ def test_the_short_summary_says_what_runs_in_a_few_lines(stack: LocalStack) -> N
     assert len(lines) <= 5
     text = "\n".join(lines)
     assert "emulated: S3, SQS, EventBridge, DynamoDB" in text and "Lambda" in text
-    assert "simulated: nothing yet" in text
+    assert "Bedrock deployments and runtime: SIMULATED (answers are labelled, no model runs)" in text
     assert "not available locally: Bedrock model customization" in text
     assert "--verbose" in text and "Resources:" not in text

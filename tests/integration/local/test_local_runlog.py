@@ -76,7 +76,7 @@ def test_the_banner_is_short_unless_verbose(stack: LocalStack, verbose: bool, tm
     _print_banner(Console(file=out, width=80, color_system=None), stack, verbose=verbose, env_file=env_file)
     text = out.getvalue()
     assert ("Resources:" in text) is verbose and ("Outputs" in text) is verbose
-    assert "simulated: nothing yet" in text or "SIMULATED (a local stand-in" in text
+    assert "Bedrock deployments and runtime: SIMULATED" in text or "SIMULATED (a local stand-in" in text
     exports = [f"export {k}={v}" for k, v in stack.client_env().items()]
     assert env_file.read_text().splitlines()[1:] == exports
     assert f"`source {env_file}`" in text

@@ -178,7 +178,8 @@ def test_the_summary_for_the_real_template(stack: LocalStack) -> None:
     assert any(p.name == "Bedrock (control plane)" for p in summary.emulated)
     assert any(p.name.startswith("Bedrock: ") for p in summary.workarounds)
     assert any("AWS::Lambda::LayerVersion" in s for s in summary.skipped)
-    assert summary.simulated == []  # no simulator yet: listed as not available instead
+    # training has no simulator here (listed as not available); deployments and runtime always do
+    assert [p.name for p in summary.simulated] == ["Bedrock deployments and runtime"]
     assert any(name.startswith("Bedrock") for name in (p.name for p in summary.not_available))
     statuses = {r.logical_id: r.status for r in summary.resources}
     assert statuses["IngestionFunction"] == "played"
