@@ -213,7 +213,9 @@ def wait_for_deployment(
                 sys.stdout.write(facts.deployment_arn + "\n")
                 return EXIT_OK
             reason = facts.deployment_error or f"no reason recorded (tailor status {run_id})"
-            sys.stderr.write(f"error: the deployment of run {run_id} failed: {reason}\n")
+            sys.stderr.write(
+                f"error: the deployment of run {run_id} failed: {reason}{_next_step(reason, run_id)}\n"
+            )
             return EXIT_FAILED
         state = CREATING if facts.deployment_status == CREATING else "requested"
         if state != shown:
@@ -228,3 +230,10 @@ def wait_for_deployment(
             )
             return EXIT_FAILED
         sleep(min(interval, remaining))
+
+
+def _next_step(reason: str, run_id: str) -> str:
+    """What to do after a failed deployment, after its reason (the run records only the reason)."""
+    if reason.startswith("not_deployable_on_demand"):
+        return "; Provisioned Throughput serves it, billed per model unit per hour: see docs/deployment.md"
+    return f"; `tailor deploy {run_id}` asks again once the cause is fixed"

@@ -4,6 +4,7 @@ refusal is one line with exit 1."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -231,14 +232,32 @@ def test_deploy_wait_follows_creating_to_active(stack: Stack, make_run: RunFacto
 
 def test_deploy_wait_reports_a_failed_deployment(stack: Stack, make_run: RunFactory) -> None:
     stack.runs.create(_completed(make_run))
-    reason = "nova-pro full-rank models need Provisioned Throughput (hourly per model unit)"
+    reason = "SIMULATED by the Tailor local stack: the deployment failed as steered"
     stack.on_sleep = [
         lambda: stack.runs.add_facts(RUN_ID, RunFacts(deployment_status="Failed", deployment_error=reason))
     ]
     result = stack.run("deploy", RUN_ID, "--wait")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.splitlines()[-1] == f"error: the deployment of run {RUN_ID} failed: {reason}"
+    assert result.stderr.splitlines()[-1] == (
+        f"error: the deployment of run {RUN_ID} failed: {reason}; "
+        f"`tailor deploy {RUN_ID}` asks again once the cause is fixed"
+    )
+
+
+def test_deploy_wait_points_a_model_bedrock_cannot_serve_on_demand_to_provisioned_throughput(
+    stack: Stack, make_run: RunFactory
+) -> None:
+    stack.runs.create(_completed(make_run))
+    reason = "not_deployable_on_demand: Bedrock cannot deploy a nova-premier fine-tuning model on demand"
+    stack.on_sleep = [
+        lambda: stack.runs.add_facts(RUN_ID, RunFacts(deployment_status="Failed", deployment_error=reason))
+    ]
+    result = stack.run("deploy", RUN_ID, "--wait")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].endswith(
+        "; Provisioned Throughput serves it, billed per model unit per hour: see docs/deployment.md"
+    )
 
 
 def test_deploy_wait_does_not_take_the_previous_failure_for_the_answer(
@@ -592,3 +611,41 @@ def test_status_json_carries_the_deployment(stack: Stack, make_run: RunFactory) 
     assert result.exit_code == 0, result.output
     facts = orjson.loads(result.stdout)["run"]["facts"]
     assert facts["deploymentArn"] == arn and facts["deploymentStatus"] == "Active"
+
+
+# -- with the real deployment service between two polls ---------------------------------------------
+
+
+def test_the_cli_and_the_deployment_service_agree(stack: Stack, make_run: RunFactory) -> None:
+    """DeploymentRequested's eventId is the service's request id: a second `tailor deploy` after an
+    undeploy is a new request, so the service makes a new deployment (attempt 2)."""
+    from tailor.deployment.service import DeploymentDeps, Trigger, deploy_run
+    from tailor.runtime import HoldMessage
+
+    service_bus = InMemoryPublisher("tailor-bus")
+    deps = DeploymentDeps(runs=stack.runs, bus=service_bus, deployments=stack.deployments)
+    stack.runs.create(_completed(make_run))
+
+    def consume() -> None:  # the DeployQueue's message: the newest request
+        request = orjson.loads(stack.bus.entries[-1]["Detail"])
+        with contextlib.suppress(HoldMessage):  # Creating: held; the next receive reads it again
+            deploy_run(RUN_ID, Trigger.REQUESTED, deps, request_id=request["metadata"]["eventId"])
+
+    def settle() -> None:
+        arn = stack.facts().deployment_arn
+        assert arn is not None
+        stack.deployments.settle(arn, "Active")
+
+    for attempt in (1, 2):
+        stack.on_sleep = [consume, settle, consume]
+        deployed = stack.run("deploy", RUN_ID, "--wait")
+        assert deployed.exit_code == 0, deployed.output
+        assert (
+            stack.facts().deployment_attempt in (None, 1)
+            if attempt == 1
+            else stack.facts().deployment_attempt == 2
+        )
+        assert stack.run("invoke", RUN_ID, "hi").exit_code == 0
+        assert stack.run("undeploy", RUN_ID).exit_code == 0
+    assert len(stack.bus.entries) == 2 and len(service_bus.details("ModelDeployed")) == 2
+    assert stack.deployments.deployments == {}  # both deleted
