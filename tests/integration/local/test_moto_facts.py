@@ -332,3 +332,31 @@ def test_put_events_with_an_aws_source_reach_default_bus_rules_only(stack: Local
     assert body["resources"] == ["arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m/abc"]
     assert "account" not in body  # as for every put_events body (the dispatcher fills it in)
     assert _drain(stack, custom_url) == []
+
+
+def test_bedrock_has_no_deployments_and_the_runtime_no_converse(stack: LocalStack) -> None:
+    """moto 5.2 has no Create/Get/List/DeleteCustomModelDeployment and its bedrock-runtime answers
+    InvokeModel only: each raises NotImplementedError in the server → HTTP 500. The local stack adds
+    them (tailor/local/deployments_sim.py) — not here, where repair_bedrock is off."""
+    import boto3
+    from botocore.config import Config
+    from moto.bedrock.responses import BedrockResponse
+    from moto.bedrockruntime.responses import BedrockRuntimeResponse
+
+    assert not hasattr(BedrockResponse, "create_custom_model_deployment")
+    assert not hasattr(BedrockRuntimeResponse, "converse") and hasattr(BedrockRuntimeResponse, "invoke_model")
+    once = Config(retries={"max_attempts": 1, "mode": "standard"})
+    bedrock = boto3.client("bedrock", endpoint_url=stack.endpoint_url, config=once)
+    runtime = boto3.client("bedrock-runtime", endpoint_url=stack.endpoint_url, config=once)
+    deployment = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefabcdef"
+    calls = [
+        lambda: bedrock.list_custom_model_deployments(),
+        lambda: bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=deployment),
+        lambda: runtime.converse(
+            modelId=deployment, messages=[{"role": "user", "content": [{"text": "hi"}]}]
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
