@@ -512,6 +512,27 @@ def _converse(self: Any) -> str:
     return json.dumps(_simulator().converse(model_id, json.loads(self.body or "{}")))
 
 
+def _invoke_model(self: Any) -> Any:
+    """``InvokeModel`` on a deployment ARN: Nova's messages-v1 body, answered as ``Converse`` is (the
+    same label; ``tailorSimulated`` at the top level). Any other model id: moto's own handler."""
+    path = _path(self)
+    model_id = unquote(path.split("/model/", 1)[-1].rsplit("/invoke", 1)[0])
+    if ":custom-model-deployment/" not in model_id:
+        return _ORIGINALS[("bedrock-runtime", "invoke_model")](self)
+    try:
+        request = json.loads(self.body or "{}")
+    except ValueError as error:
+        raise _error("ValidationException", "Malformed input request: the body is not JSON.") from error
+    answer = _simulator().converse(model_id, request)
+    body = {
+        "output": answer["output"],
+        "stopReason": answer["stopReason"],
+        "usage": answer["usage"],
+        "tailorSimulated": True,
+    }
+    return json.dumps(body), {"status": 200, "Content-Type": "application/json"}
+
+
 def _handlers() -> dict[tuple[str, str], Callable[..., Any]]:
     return {
         ("bedrock", "create_custom_model_deployment"): _create,
@@ -519,6 +540,7 @@ def _handlers() -> dict[tuple[str, str], Callable[..., Any]]:
         ("bedrock", "list_custom_model_deployments"): _list,
         ("bedrock", "delete_custom_model_deployment"): _delete,
         ("bedrock-runtime", "converse"): _converse,
+        ("bedrock-runtime", "invoke_model"): _invoke_model,
         ("backend", "_list_arns"): _list_arns,
     }
 

@@ -12,6 +12,7 @@ says Creating, the next Active), or the simulator's ``clock`` set by the test.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -302,6 +303,26 @@ def test_converse_answers_labelled_with_usage(
     assert full["usage"]["totalTokens"] == full["usage"]["inputTokens"] + full["usage"]["outputTokens"]
     assert full["output"]["message"]["role"] == "assistant"
     assert [i[1] for i in sim.invocations][-3:] == [prompt, "hi", "hi"]
+
+
+def test_invoke_model_on_a_deployment_answers_nova_shaped_and_labelled(
+    stack: LocalStack, sim: DeploymentSimulator, deployments: BedrockDeployments
+) -> None:
+    arn = _create(deployments, _model(stack), "invoked")
+    sim.finish()
+    runtime = stack.client("bedrock-runtime")
+    request = {"schemaVersion": "messages-v1", "messages": [{"role": "user", "content": [{"text": "ping"}]}]}
+    answer = json.loads(runtime.invoke_model(modelId=arn, body=json.dumps(request))["body"].read())
+    assert answer["output"]["message"]["content"][0]["text"] == answer_text("ping")
+    assert answer["stopReason"] == "end_turn" and answer["tailorSimulated"] is True
+    assert answer["usage"]["inputTokens"] == 1
+    sim.deployments.clear()
+    with pytest.raises(ClientError) as gone:
+        runtime.invoke_model(modelId=arn, body=json.dumps(request))
+    assert gone.value.response["Error"]["Code"] == "ValidationException"
+    # any other model id: moto's own (an empty body)
+    other = runtime.invoke_model(modelId="amazon.nova-micro-v1:0", body=json.dumps(request))
+    assert json.loads(other["body"].read()) == {}
 
 
 def test_converse_on_unknown_creating_or_failed_deployments(
