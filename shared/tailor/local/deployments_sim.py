@@ -16,7 +16,9 @@ knows whose job (if any) is ``Completed``; status ``Creating`` → ``Active`` (o
 steered) after ``active_after_seconds`` or, if set, after ``active_after_gets`` reads; a quota of
 deployments in ``Creating``; ``Delete`` removes it at once. ``Converse`` on an ``Active`` deployment
 answers a short, deterministic text labelled ``[simulated by the Tailor local stack — no model
-ran]`` with ``additionalModelResponseFields.tailorSimulated = true``. No model runs.
+ran]`` with ``additionalModelResponseFields.tailorSimulated = true``; ``InvokeModel`` on a
+deployment ARN answers the same in Nova's messages-v1 shape (other model ids: moto's own). No model
+runs.
 
 Steering a failure: the tag ``tailor:simulate-deploy`` = ``fail`` on the deployment, on the custom
 model, or on the job that made it (job.json ``tags`` → ``jobTags``); or
