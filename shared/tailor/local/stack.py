@@ -714,8 +714,8 @@ class LocalStack:
                     "tailor.local.deployments_sim — CreateCustomModelDeployment / Get / List / Delete of "
                     f"this stack's completed custom models ({deployments.describe()}; tag "
                     "tailor:simulate-deploy = fail steers a failure) and bedrock-runtime Converse on an "
-                    "Active deployment: answers are labelled, no model runs",
-                    brief="answers are labelled, no model runs",
+                    "Active deployment: answers labelled, no model runs",
+                    brief="answers labelled, no model runs",
                 )
             )
         summary.not_available.append(

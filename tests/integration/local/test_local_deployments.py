@@ -351,7 +351,7 @@ def test_the_summary_labels_it_simulated(stack: LocalStack) -> None:
     part = next(p for p in summary.simulated if p.name == "Bedrock deployments and runtime")
     assert "no model runs" in part.how and SIMULATE_DEPLOY_TAG in part.how
     short = "\n".join(summary.short())
-    assert "  Bedrock deployments and runtime: SIMULATED (answers are labelled, no model runs)" in short
+    assert "  Bedrock deployments and runtime: SIMULATED (answers labelled, no model runs)" in short
 
 
 def test_handlers_are_only_there_while_a_stack_runs(stack: LocalStack) -> None:

@@ -518,6 +518,6 @@ def test_the_short_summary_says_what_runs_in_a_few_lines(stack: LocalStack) -> N
     assert len(lines) <= 5
     text = "\n".join(lines)
     assert "emulated: S3, SQS, EventBridge, DynamoDB" in text and "Lambda" in text
-    assert "Bedrock deployments and runtime: SIMULATED (answers are labelled, no model runs)" in text
+    assert "Bedrock deployments and runtime: SIMULATED (answers labelled, no model runs)" in text
     assert "not available locally: Bedrock model customization" in text
     assert "--verbose" in text and "Resources:" not in text
