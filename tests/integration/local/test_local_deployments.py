@@ -362,3 +362,44 @@ def test_handlers_are_only_there_while_a_stack_runs(stack: LocalStack) -> None:
     assert hasattr(BedrockRuntimeResponse, "converse")
     with pytest.raises(ValueError):
         DeploymentConfig(quota=0)
+
+
+def test_a_model_registered_directly_in_moto_can_be_deployed(
+    stack: LocalStack, sim: DeploymentSimulator, deployments: BedrockDeployments
+) -> None:
+    """Without a job (e.g. a test that skips training): a custom model put into moto's backend."""
+    from moto.bedrock.models import CustomModel, bedrock_backends
+
+    backend = bedrock_backends["123456789012"]["us-east-1"]
+    model = CustomModel(
+        "direct-model",
+        "",
+        "",
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k",
+        {},
+        {},
+        {},
+        {},
+        "amazon.nova-lite-v1:0:300k",
+        "us-east-1",
+        "123456789012",
+        "FINE_TUNING",
+        None,
+        None,
+        None,
+    )
+    model.model_arn = (
+        "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/direct0model"
+    )
+    backend.custom_models["direct-model"] = model
+    try:
+        arn = _create(deployments, model.model_arn, "direct")
+        assert DEPLOYMENT_ARN.match(arn)
+        model.customization_type = "CONTINUED_PRE_TRAINING"  # not deployable on demand
+        with pytest.raises(BedrockError) as refused:
+            _create(deployments, model.model_arn, "direct-cpt")
+        assert (
+            refused.value.code == "ValidationException" and "Provisioned Throughput" in refused.value.message
+        )
+    finally:
+        del backend.custom_models["direct-model"]
