@@ -39,7 +39,7 @@ def test_the_demo_tells_the_story() -> None:
 
     for words in (
         "EMULATED",
-        "SIMULATED  nothing yet",
+        "SIMULATED  Bedrock deployments and runtime",
         "NOT AVAILABLE LOCALLY",
         "Bedrock model customization: no simulator yet",
         "DatasetValidated",
