@@ -202,6 +202,7 @@ class Dispatcher:
         self._watched: set[str] = set()
         self._holds: dict[str, int] = {}
         self.holds_seen = 0
+        self.holds_applied: list[int] = []  # the handler-set visibilities used (seconds, unscaled)
         self._matchers: dict[str, list[Any]] = {}
         for function in self.functions.values():
             log = _function_log(function.logical_id)
@@ -447,6 +448,7 @@ class Dispatcher:
                 handle = record["receiptHandle"]
                 if handle in holds:
                     self.holds_seen += 1
+                    self.holds_applied.append(holds[handle])
                 seconds = holds.get(handle, queue.visibility_timeout)
                 self._pending.append((now + seconds * self.time_scale, queue.url, handle))
 

@@ -249,7 +249,7 @@ def test_failed_messages_wait_out_the_scaled_visibility_timeout(stack: LocalStac
     assert [e["records"][0]["count"] for e in entries] == [1, 2]
     gap = entries[1]["at"] - entries[0]["at"]
     assert gap >= 0.55  # 300 s x 0.002 = 0.6 s
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # scaled: far below the unscaled 300 s, whatever the load
 
 
 def test_a_hold_set_by_the_handler_replaces_the_visibility_timeout(
@@ -266,8 +266,10 @@ def test_a_hold_set_by_the_handler_replaces_the_visibility_timeout(
         entries = read_entries(_out(code_root, "slow"), tag)
         assert [e["records"][0]["count"] for e in entries] == [1, 2]
         gaps[hold] = entries[1]["at"] - entries[0]["at"]
-    assert 0.09 <= gaps[50] < 0.5, gaps
-    assert gaps[600] >= 1.15, gaps
+    # Which delay was used is read off the dispatcher; wall-clock gaps are only checked from
+    # below (a loaded machine makes them longer, never shorter).
+    assert stack.dispatcher.holds_applied[-2:] == [50, 600]
+    assert gaps[50] >= 0.09 and gaps[600] >= 1.15, gaps
     assert stack.dispatcher.holds_seen == seen + 2
 
 
