@@ -111,11 +111,14 @@ def test_local_up_serves_uploads_from_another_process(tmp_path: Path) -> None:
         report = orjson.loads(body)
         # One record is below Nova Lite's minimum of 8: a rejection that says so.
         assert report["valid"] is False and "record_count" in report["error_counts"]
+        # The report is written inside the handler; the run line is printed by the serve loop after
+        # the dispatch returns: wait for it, or SIGTERM could cut the batch (and its counts) short.
+        transitions = _read_until(lines, " REJECTED (", timeout=30)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
         reader.join(timeout=10)
-    output = "".join(lines.queue)
+    output = transitions + "".join(lines.queue)
     assert process.returncode == 0, output
     assert "1 invocation(s)" in output and "Local stack stopped" in output
     # One human line per run transition, with the whole run id.
