@@ -68,13 +68,9 @@ def deploy(
     """Deploy a completed run's custom model on demand (billed per token; see docs/deployment.md)."""
     from tailor.adapters.bus import EventBridgePublisher
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(EXIT_USAGE) from None
+    target = target_or_exit(stack, region)
     if not target.bus_name:
         sys.stderr.write(
             "error: no Tailor bus to put the request on: set TAILOR_BUS_NAME (`tailor local up` prints it) "

@@ -44,13 +44,9 @@ def events(
 ) -> None:
     """Print the Tailor bus's events as they happen, through a temporary rule and queue."""
     from tailor.adapters.tail import TailCleanupError, bus_tail
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(2) from None
+    target = target_or_exit(stack, region)
     if not target.bus_name:
         sys.stderr.write(
             "error: no Tailor bus to tail: set TAILOR_BUS_NAME (`tailor local up` prints it) "

@@ -43,13 +43,9 @@ def invoke(
     """Ask a run's deployed model (Converse with the deployment ARN as modelId)."""
     from tailor.adapters.deployments import BedrockRuntime
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(2) from None
+    target = target_or_exit(stack, region)
     try:
         model_id, answer = ask(
             DynamoRunStore(target.runs_table), BedrockRuntime(), run, prompt, system, where=target.runs_table

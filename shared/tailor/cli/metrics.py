@@ -45,13 +45,9 @@ def metrics(
     from rich.console import Console
 
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(2) from None
+    target = target_or_exit(stack, region)
     record = DynamoRunStore(target.runs_table).get(run)
     if record is None:
         sys.stderr.write(f"error: no run {run!r} in {target.runs_table}\n")

@@ -44,13 +44,9 @@ def status(
 
     from tailor.adapters.object_store import S3ObjectStore
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(2) from None
+    target = target_or_exit(stack, region)
     runs = DynamoRunStore(target.runs_table)
     if run is None:
         records = runs.list_recent(limit)

@@ -39,13 +39,9 @@ def stop(
     """Stop a run's Bedrock job; the run reaches STOPPED through the status service."""
     from tailor.adapters.bedrock import BedrockClient
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(2) from None
+    target = target_or_exit(stack, region)
     try:
         message = request_stop(
             DynamoRunStore(target.runs_table), BedrockClient(), run, where=target.runs_table

@@ -97,3 +97,16 @@ def resolve_target(stack: str | None, region: str | None = None) -> StackTarget:
         bus_name=values["TAILOR_BUS_NAME"] or None,
         description=f"{source}: s3://{values['DATA_BUCKET']}",
     )
+
+
+def target_or_exit(stack: str | None, region: str | None = None) -> StackTarget:
+    """``resolve_target`` for a command: a stack or region problem is one line and exit 2."""
+    import sys
+
+    import typer
+
+    try:
+        return resolve_target(stack, region)
+    except TargetError as error:
+        sys.stderr.write(f"error: {error}\n")
+        raise typer.Exit(2) from None

@@ -42,13 +42,9 @@ def undeploy(
     """Delete a run's on-demand deployment (the custom model stays)."""
     from tailor.adapters.deployments import BedrockDeployments
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(2) from None
+    target = target_or_exit(stack, region)
     try:
         message = delete_deployment(
             DynamoRunStore(target.runs_table), BedrockDeployments(), run, where=target.runs_table

@@ -60,13 +60,9 @@ def watch(
     from rich.console import Console
 
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import TargetError, resolve_target
+    from tailor.cli.target import target_or_exit
 
-    try:
-        target = resolve_target(stack, region)
-    except TargetError as error:
-        sys.stderr.write(f"error: {error}\n")
-        raise typer.Exit(EXIT_USAGE) from None
+    target = target_or_exit(stack, region)
     code = follow(
         DynamoRunStore(target.runs_table),
         run,
