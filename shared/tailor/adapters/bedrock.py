@@ -128,7 +128,8 @@ class BedrockGateway(Protocol):
         ...
 
 
-def _from_client_error(error: Exception) -> BedrockError | None:
+def classify_client_error(error: Exception) -> BedrockError | None:
+    """The BedrockError a botocore ClientError stands for; None for anything else (transient)."""
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
         return None
@@ -152,7 +153,7 @@ class BedrockClient:
         try:
             response = self.client.create_model_customization_job(**request)
         except Exception as error:
-            classified = _from_client_error(error)
+            classified = classify_client_error(error)
             if classified is None:
                 raise  # a timeout or connection error: transient, the message is retried
             raise classified from error
@@ -162,7 +163,7 @@ class BedrockClient:
         try:
             job = self.client.get_model_customization_job(jobIdentifier=identifier)
         except Exception as error:
-            classified = _from_client_error(error)
+            classified = classify_client_error(error)
             if classified is not None and classified.code == "ResourceNotFoundException":
                 return None
             if classified is None:
@@ -177,7 +178,7 @@ class BedrockClient:
                 for job in page.get("modelCustomizationJobSummaries", []):
                     yield JobInfo(arn=job["jobArn"], name=job["jobName"], status=job["status"])
         except Exception as error:
-            classified = _from_client_error(error)
+            classified = classify_client_error(error)
             if classified is None:
                 raise
             raise classified from error
@@ -186,7 +187,7 @@ class BedrockClient:
         try:
             tags = self.client.list_tags_for_resource(resourceARN=job_arn).get("tags", [])
         except Exception as error:
-            classified = _from_client_error(error)
+            classified = classify_client_error(error)
             if classified is not None and classified.code == "ResourceNotFoundException":
                 return {}
             if classified is None:
@@ -198,7 +199,7 @@ class BedrockClient:
         try:
             self.client.stop_model_customization_job(jobIdentifier=identifier)
         except Exception as error:
-            classified = _from_client_error(error)
+            classified = classify_client_error(error)
             if classified is None:
                 raise
             raise classified from error

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from tailor.adapters import aws
-from tailor.adapters.bedrock import BedrockError
+from tailor.adapters.bedrock import BedrockError, classify_client_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +53,11 @@ class ModelRuntime(Protocol):
     def converse(self, model_id: str, prompt: str, system: str | None = None) -> Answer: ...
 
 
-def _bedrock_error(error: Exception) -> BedrockError | None:
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return None
-    details = response.get("Error", {})
-    return BedrockError.classify(str(details.get("Code", "")), str(details.get("Message", "")))
-
-
 def _call(function: Any, **kwargs: Any) -> Any:
     try:
         return function(**kwargs)
     except Exception as error:
-        classified = _bedrock_error(error)
+        classified = classify_client_error(error)
         if classified is None:
             raise  # a timeout or connection error: transient
         raise classified from error
@@ -124,7 +116,7 @@ class BedrockDeployments:
                     ):
                         return self.get_deployment(str(summary["customModelDeploymentArn"]))
         except Exception as error:
-            classified = _bedrock_error(error)
+            classified = classify_client_error(error)
             if classified is None:
                 raise
             raise classified from error
