@@ -480,8 +480,8 @@ def run_demo(
         console.print(f"  {mark} {check.what}{detail}")
     if result.ok:
         console.print(
-            "[bold green]The story happened.[/] Next: following the job to completion (the Bedrock "
-            "simulator comes with the status service)."
+            "[bold green]The story happened.[/] To follow a job to completion, deployment and an "
+            "answer, run `tailor local up` (its Bedrock is SIMULATED) and `tailor submit`, `tailor watch`."
         )
     else:
         console.print("[bold red]The story did not happen as told: see the failed checks above.[/]")
