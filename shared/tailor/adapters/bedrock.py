@@ -137,6 +137,18 @@ def classify_client_error(error: Exception) -> BedrockError | None:
     return BedrockError.classify(str(details.get("Code", "")), str(details.get("Message", "")))
 
 
+def call_bedrock(function: Any, **kwargs: Any) -> Any:
+    """Call boto3; a Bedrock ClientError becomes a classified BedrockError, anything else (a timeout,
+    a connection error) propagates unchanged: transient, the message is retried."""
+    try:
+        return function(**kwargs)
+    except Exception as error:
+        classified = classify_client_error(error)
+        if classified is None:
+            raise
+        raise classified from error
+
+
 class BedrockClient:
     """BedrockGateway on boto3 (adaptive retry mode: throttling and 5xx are retried first)."""
 
@@ -150,59 +162,36 @@ class BedrockClient:
         return self._client
 
     def create_job(self, request: Mapping[str, Any]) -> str:
-        try:
-            response = self.client.create_model_customization_job(**request)
-        except Exception as error:
-            classified = classify_client_error(error)
-            if classified is None:
-                raise  # a timeout or connection error: transient, the message is retried
-            raise classified from error
+        response = call_bedrock(self.client.create_model_customization_job, **request)
         return str(response["jobArn"])
 
     def get_job(self, identifier: str) -> JobInfo | None:
         try:
-            job = self.client.get_model_customization_job(jobIdentifier=identifier)
-        except Exception as error:
-            classified = classify_client_error(error)
-            if classified is not None and classified.code == "ResourceNotFoundException":
+            job = call_bedrock(self.client.get_model_customization_job, jobIdentifier=identifier)
+        except BedrockError as error:
+            if error.code == "ResourceNotFoundException":
                 return None
-            if classified is None:
-                raise
-            raise classified from error
+            raise
         return job_info(job)
 
     def list_jobs(self, status: str) -> Iterator[JobInfo]:
         paginator = self.client.get_paginator("list_model_customization_jobs")
-        try:
-            for page in paginator.paginate(statusEquals=status):
-                for job in page.get("modelCustomizationJobSummaries", []):
-                    yield JobInfo(arn=job["jobArn"], name=job["jobName"], status=job["status"])
-        except Exception as error:
-            classified = classify_client_error(error)
-            if classified is None:
-                raise
-            raise classified from error
+        pages = call_bedrock(lambda: list(paginator.paginate(statusEquals=status)))
+        for page in pages:
+            for job in page.get("modelCustomizationJobSummaries", []):
+                yield JobInfo(arn=job["jobArn"], name=job["jobName"], status=job["status"])
 
     def tags_of(self, job_arn: str) -> dict[str, str]:
         try:
-            tags = self.client.list_tags_for_resource(resourceARN=job_arn).get("tags", [])
-        except Exception as error:
-            classified = classify_client_error(error)
-            if classified is not None and classified.code == "ResourceNotFoundException":
+            response = call_bedrock(self.client.list_tags_for_resource, resourceARN=job_arn)
+        except BedrockError as error:
+            if error.code == "ResourceNotFoundException":
                 return {}
-            if classified is None:
-                raise
-            raise classified from error
-        return {str(t["key"]): str(t["value"]) for t in tags}
+            raise
+        return {str(t["key"]): str(t["value"]) for t in response.get("tags", [])}
 
     def stop_job(self, identifier: str) -> None:
-        try:
-            self.client.stop_model_customization_job(jobIdentifier=identifier)
-        except Exception as error:
-            classified = classify_client_error(error)
-            if classified is None:
-                raise
-            raise classified from error
+        call_bedrock(self.client.stop_model_customization_job, jobIdentifier=identifier)
 
 
 @dataclass

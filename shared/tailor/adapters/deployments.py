@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from tailor.adapters import aws
-from tailor.adapters.bedrock import BedrockError, classify_client_error
+from tailor.adapters.bedrock import BedrockError, call_bedrock, classify_client_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +53,6 @@ class ModelRuntime(Protocol):
     def converse(self, model_id: str, prompt: str, system: str | None = None) -> Answer: ...
 
 
-def _call(function: Any, **kwargs: Any) -> Any:
-    try:
-        return function(**kwargs)
-    except Exception as error:
-        classified = classify_client_error(error)
-        if classified is None:
-            raise  # a timeout or connection error: transient
-        raise classified from error
-
-
 def _info(found: Mapping[str, Any]) -> DeploymentInfo:
     return DeploymentInfo(
         arn=str(found.get("customModelDeploymentArn")),
@@ -86,7 +76,7 @@ class BedrockDeployments:
     def create_deployment(
         self, *, name: str, model_arn: str, token: str, tags: Mapping[str, str], description: str
     ) -> str:
-        response = _call(
+        response = call_bedrock(
             self.client.create_custom_model_deployment,
             modelDeploymentName=name,
             modelArn=model_arn,
@@ -98,7 +88,9 @@ class BedrockDeployments:
 
     def get_deployment(self, identifier: str) -> DeploymentInfo | None:
         try:
-            found = _call(self.client.get_custom_model_deployment, customModelDeploymentIdentifier=identifier)
+            found = call_bedrock(
+                self.client.get_custom_model_deployment, customModelDeploymentIdentifier=identifier
+            )
         except BedrockError as error:
             if error.code == "ResourceNotFoundException":
                 return None
@@ -123,7 +115,7 @@ class BedrockDeployments:
         return None
 
     def delete_deployment(self, identifier: str) -> None:
-        _call(self.client.delete_custom_model_deployment, customModelDeploymentIdentifier=identifier)
+        call_bedrock(self.client.delete_custom_model_deployment, customModelDeploymentIdentifier=identifier)
 
 
 class BedrockRuntime:
@@ -143,7 +135,7 @@ class BedrockRuntime:
         }
         if system:
             kwargs["system"] = [{"text": system}]
-        response = _call(self.client.converse, **kwargs)
+        response = call_bedrock(self.client.converse, **kwargs)
         content = response.get("output", {}).get("message", {}).get("content", [])
         text = "".join(str(part.get("text", "")) for part in content)
         usage = response.get("usage", {})
