@@ -68,20 +68,15 @@ def deploy(
     """Deploy a completed run's custom model on demand (billed per token; see docs/deployment.md)."""
     from tailor.adapters.bus import EventBridgePublisher
     from tailor.adapters.runs import DynamoRunStore
-    from tailor.cli.target import target_or_exit
+    from tailor.cli.target import bus_or_exit, target_or_exit
 
     target = target_or_exit(stack, region)
-    if not target.bus_name:
-        sys.stderr.write(
-            "error: no Tailor bus to put the request on: set TAILOR_BUS_NAME (`tailor local up` prints it) "
-            "or pass --stack NAME\n"
-        )
-        raise typer.Exit(EXIT_USAGE)
+    bus_name = bus_or_exit(target, "to put the request on")
     runs = DynamoRunStore(target.runs_table)
     try:
         requested = request_deployment(
             runs,
-            EventBridgePublisher(target.bus_name),
+            EventBridgePublisher(bus_name),
             run,
             requested_by=caller_arn(),
             where=target.runs_table,

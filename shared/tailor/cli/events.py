@@ -44,21 +44,16 @@ def events(
 ) -> None:
     """Print the Tailor bus's events as they happen, through a temporary rule and queue."""
     from tailor.adapters.tail import TailCleanupError, bus_tail
-    from tailor.cli.target import target_or_exit
+    from tailor.cli.target import bus_or_exit, target_or_exit
 
     target = target_or_exit(stack, region)
-    if not target.bus_name:
-        sys.stderr.write(
-            "error: no Tailor bus to tail: set TAILOR_BUS_NAME (`tailor local up` prints it) "
-            "or pass --stack NAME\n"
-        )
-        raise typer.Exit(2)
+    bus_name = bus_or_exit(target, "to tail")
     emit = _json_line if json_output else _text_line
     try:
-        with _sigterm_interrupts(), bus_tail(target.bus_name, run_id=run) as tail:
+        with _sigterm_interrupts(), bus_tail(bus_name, run_id=run) as tail:
             scope = f"run {run}" if run else "every run"
             until = "Ctrl-C to stop" if follow else f"for {wait:g}s"
-            sys.stderr.write(f"tailing {target.bus_name} ({scope}) through rule {tail.name}; {until}\n")
+            sys.stderr.write(f"tailing {bus_name} ({scope}) through rule {tail.name}; {until}\n")
             pump(tail, emit, follow=follow, wait=wait)
     except KeyboardInterrupt:
         sys.stderr.write("stopped: the temporary rule and queue are removed\n")

@@ -110,3 +110,18 @@ def target_or_exit(stack: str | None, region: str | None = None) -> StackTarget:
     except TargetError as error:
         sys.stderr.write(f"error: {error}\n")
         raise typer.Exit(2) from None
+
+
+def bus_or_exit(target: StackTarget, purpose: str) -> str:
+    """The target's Tailor bus, or one line saying how to name it and exit 2."""
+    import sys
+
+    import typer
+
+    if not target.bus_name:
+        sys.stderr.write(
+            f"error: no Tailor bus {purpose}: set TAILOR_BUS_NAME (`tailor local up` prints it) "
+            "or pass --stack NAME\n"
+        )
+        raise typer.Exit(2)
+    return target.bus_name
