@@ -121,7 +121,7 @@ def test_a_nested_duplicate_key_says_where() -> None:
 
 
 def test_the_same_key_in_different_objects_is_fine() -> None:
-    raw = spec_bytes(edge={"model": "m.onnx", "targets": ["t"]})
+    raw = spec_bytes(edge={"model": "m.onnx", "targets": ["thinggroup/t"]})
     assert parse_spec(raw).edge is not None
 
 

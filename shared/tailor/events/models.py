@@ -52,8 +52,11 @@ class DatasetFiles(WireModel):
 class EdgeSpecData(WireModel):
     model: str
     targets: list[str] = Field(default_factory=list)
+    name: str | None = None
+    golden: str | None = None
     profiles: list[str] = Field(default_factory=list)
     quantize: str = "int8"
+    fidelity: dict[str, Any] = Field(default_factory=dict)
     rollout: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -265,13 +268,23 @@ class ModelDeploymentFailed(EventData):
 
 
 class EdgeExportRequested(EventData):
-    """Put by users or the CLI: export a compact open model for a run (or a model URI)."""
+    """Put by users or the CLI (``tailor export``): export a compact open model for a run or a model URI."""
 
+    # Idempotency key chosen by the requester (the CLI prints it); else the event id is used.
+    export_id: str | None = None
     run_id: str | None = None
     model_uri: str | None = None
+    # The exact S3 version of ``model_uri`` (the CLI resolves it): what is read is what was named.
+    model_version: str | None = None
+    # Golden inputs shipped with the model (JSON); default: ``golden.json`` beside it, if present.
+    golden_uri: str | None = None
+    name: str | None = None
     targets: list[str] = Field(min_length=1)
     profiles: list[str] = Field(default_factory=lambda: ["linux-x86_64"])
     quantize: Literal["int8", "none"] = "int8"
+    # Overrides of the spec's edge.fidelity / edge.rollout fields (camelCase); unknown keys are refused.
+    fidelity: dict[str, Any] = Field(default_factory=dict)
+    rollout: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _needs_a_model(self) -> EdgeExportRequested:
@@ -291,18 +304,37 @@ class Fidelity(WireModel):
     value: float
     threshold: float
     passed: bool
+    cosine: float | None = None
+    argmax_agreement: float | None = None
+    profile: str | None = None
 
 
 class EdgePackagePublished(EventData):
+    export_id: str | None = None
     run_id: str | None = None
+    name: str | None = None
+    version: str | None = None
     bundle_uri: str
+    manifest_uri: str | None = None
+    signature_uri: str | None = None
+    greengrass_recipe_uri: str | None = None
     manifest_digest: str
     sizes: BundleSizes
+    # The worst profile's numbers; every profile's are in the manifest.
     fidelity: Fidelity
+    profiles: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
     iot_job_ids: list[str] = Field(default_factory=list)
+    # The previous continuous job for the same model and targets, cancelled by this rollout.
+    cancelled_job_ids: list[str] = Field(default_factory=list)
 
 
 class EdgeExportFailed(EventData):
+    export_id: str | None = None
     run_id: str | None = None
     stage: str
     error: str
+    error_code: str | None = None
+    hint: str | None = None
+    # Measured numbers (e.g. fidelity per profile) when the failure is about them.
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -60,9 +60,29 @@ class _SpecModel(BaseModel):
 
 
 class RolloutSpec(_SpecModel):
+    """How an IoT Job reaches the fleet (safe defaults: start slow, stop on failures)."""
+
+    # Exponential rollout: baseRatePerMinute things a minute, times incrementFactor every time
+    # rateIncreaseAfterSucceeded more things succeeded, never above maximumPerMinute.
     maximum_per_minute: int = Field(default=50, ge=1, le=1000)
+    base_rate_per_minute: int = Field(default=5, ge=1, le=1000)
+    increment_factor: float = Field(default=2.0, ge=1.1, le=5.0)
+    rate_increase_after_succeeded: int = Field(default=10, ge=1)
+    # Abort (cancel the job) when more than this share of executions failed, once enough ran.
     abort_threshold_percentage: float = Field(default=10.0, gt=0, le=100)
+    abort_min_executed_things: int = Field(default=20, ge=1)
     in_progress_timeout_minutes: int = Field(default=60, ge=1, le=10080)
+    # Retries of a FAILED or TIMED_OUT execution on the same device (IoT allows up to 10).
+    retry_attempts: int = Field(default=2, ge=0, le=10)
+    # Lifetime of each presigned download URL in the job document (IoT allows 60-3600 s).
+    presigned_url_expiry_seconds: int = Field(default=3600, ge=60, le=3600)
+
+
+class FidelitySpec(_SpecModel):
+    """The release gate: the int8 model must agree with the fp32 one on the golden inputs."""
+
+    min_cosine: float = Field(default=0.99, gt=0, le=1)
+    min_argmax_agreement: float = Field(default=0.99, gt=0, le=1)
 
 
 class EdgeSpec(_SpecModel):
@@ -72,9 +92,46 @@ class EdgeSpec(_SpecModel):
     targets: list[str] = Field(
         min_length=1, description="IoT thing groups or things, e.g. thinggroup/kiosks."
     )
+    name: str | None = Field(default=None, description="Package name; default: the model's folder name.")
+    golden: str | None = Field(
+        default=None, description="Golden inputs (JSON) beside the model; default: generated from its inputs."
+    )
     profiles: list[str] = Field(default_factory=lambda: ["linux-x86_64"])
     quantize: Literal["int8", "none"] = "int8"
+    fidelity: FidelitySpec = Field(default_factory=FidelitySpec)
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+
+    @field_validator("model", "golden")
+    @classmethod
+    def _safe_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = data_file_problem(value)
+            if problem:
+                raise SpecRuleError(problem)
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _fleet_targets(cls, value: list[str]) -> list[str]:
+        from tailor.edge.targets import target_problem
+
+        for target in value:
+            problem = target_problem(target)
+            if problem:
+                raise SpecRuleError(problem)
+        return value
+
+    @field_validator("profiles")
+    @classmethod
+    def _known_profiles(cls, value: list[str]) -> list[str]:
+        from tailor.edge.profiles import PROFILES
+
+        unknown = [name for name in value if name not in PROFILES]
+        if unknown or not value:
+            raise SpecRuleError(
+                f"unknown device profile(s) {unknown or value}: use one or more of {sorted(PROFILES)}"
+            )
+        return value
 
 
 class BudgetSpec(_SpecModel):
@@ -543,7 +600,7 @@ def _message(kind: str, item: Any) -> str:
 # snake_case field name -> its job.json spelling, for "unknown field" messages.
 _FIELD_ALIASES: dict[str, str] = {
     name: to_camel(name)
-    for model in (JobSpec, EdgeSpec, RolloutSpec, BudgetSpec)
+    for model in (JobSpec, EdgeSpec, RolloutSpec, FidelitySpec, BudgetSpec)
     for name in model.model_fields
     if to_camel(name) != name
 }
