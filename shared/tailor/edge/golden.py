@@ -113,4 +113,3 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     if nx == 0.0 or ny == 0.0:
         return 0.0
     return float(np.dot(x, y) / (nx * ny))
-

@@ -40,6 +40,8 @@ class ExportFacts(_Model):
     signature_uri: str | None = None
     recipe_uri: str | None = None
     bundle_uri: str | None = None
+    manifest_size: int | None = None
+    blobs: dict[str, int] | None = None  # sha256 → size: what the job document points at
     sizes: dict[str, int] | None = None
     fidelity: dict[str, Any] | None = None  # the worst profile's numbers (the event's ``fidelity``)
     iot_job_id: str | None = None

@@ -223,6 +223,7 @@ def _new_record(
                 "spec_uri": upload.uri if isinstance(trigger, SpecTrigger) else None,
                 # For the deployment service: JobCompleted does not carry the spec.
                 "deploy_on_demand": True if spec and spec.deploy and spec.deploy.on_demand else None,
+                "edge_export": True if spec and spec.edge else None,
             }
         ),
     )

@@ -78,6 +78,8 @@ class RunFacts(_RunModel):
     deployment_name: str | None = None
     deployment_status: str | None = None  # Creating | Active | Failed | Deleted
     deployment_error: str | None = None
+    # Edge export: job.json has an edge section, so JobCompleted starts an export (docs/edge.md).
+    edge_export: bool | None = None
 
     def set_fields(self) -> dict[str, object]:
         """The facts this update sets, camelCase, JSON-ready."""
