@@ -202,6 +202,9 @@ class LocalStack:
         started = time.monotonic()
         try:
             self._start_server()
+            from tailor.local import moto_kms
+
+            moto_kms.install()  # KMS Sign with MessageType=DIGEST, as AWS does it (edge manifests)
             if self.repair_bedrock:
                 from tailor.local import moto_bedrock
 
@@ -374,6 +377,9 @@ class LocalStack:
             from tailor.local import sqs_holds
 
             sqs_holds.uninstall()
+            from tailor.local import moto_kms
+
+            moto_kms.uninstall()
             if self._deployment_sim is not None:
                 self._deployment_sim.uninstall()
                 self._deployment_sim = None
