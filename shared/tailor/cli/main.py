@@ -12,6 +12,7 @@ import typer
 import typer.core
 
 from tailor.cli.deploy import deploy
+from tailor.cli.device import device_app
 from tailor.cli.estimate import estimate
 from tailor.cli.events import events
 from tailor.cli.invoke import invoke
@@ -63,6 +64,7 @@ app.command("deploy")(deploy)
 app.command("invoke")(invoke)
 app.command("undeploy")(undeploy)
 app.add_typer(local_app, name="local")
+app.add_typer(device_app, name="device")
 
 
 def main(argv: list[str] | None = None) -> None:
