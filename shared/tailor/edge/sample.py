@@ -28,6 +28,8 @@ OPSET = 17
 SEED = 7
 MODEL_FILE = "intent-classifier.onnx"
 GOLDEN_SAMPLES = 32
+EPOCHS = 8
+BATCH = 64
 
 _TEMPLATES: dict[str, tuple[str, ...]] = {
     "billing": (
@@ -173,12 +175,12 @@ def _train(x: np.ndarray, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np
     flat = [p for layer in params for p in layer]
     m = [np.zeros_like(p) for p in flat]
     v = [np.zeros_like(p) for p in flat]
-    lr, beta1, beta2, eps, decay, step = 3e-3, 0.9, 0.999, 1e-8, 1e-4, 0
+    lr, beta1, beta2, eps, decay, step = 5e-3, 0.9, 0.999, 1e-8, 1e-4, 0
     onehot = np.eye(len(INTENTS))[y]
-    for _ in range(12):
+    for _ in range(EPOCHS):
         order = rng.permutation(len(x))
-        for start in range(0, len(x), 32):
-            batch = order[start : start + 32]
+        for start in range(0, len(x), BATCH):
+            batch = order[start : start + BATCH]
             acts = [x[batch]]
             for i, (w, b) in enumerate(params):
                 z = acts[-1] @ w + b
