@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("dataset validator", [str(HERE / "validator" / "run.py"), *sys.argv[1:]]),
     ("ingestion read path", [str(HERE / "ingestion_path.py")]),
     ("reconcile cost", [str(HERE / "reconcile_cost.py")]),
+    ("edge export", [str(HERE / "edge_export.py")]),
 ]
 
 
