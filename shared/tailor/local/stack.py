@@ -43,6 +43,7 @@ from tailor.local.summary import Part, ResourceLine, StackSummary
 if TYPE_CHECKING:
     from tailor.local.bedrock_sim import BedrockSimulator, SimulatorConfig
     from tailor.local.deployments_sim import DeploymentConfig, DeploymentSimulator
+    from tailor.local.iot_jobs import LocalJobsDataPlane
 
 __all__ = ["DEFAULT_TIME_SCALE", "LocalStack", "LocalStackError", "find_template"]
 
@@ -146,6 +147,7 @@ class LocalStack:
         self._bedrock_patched = False
         self.deployment_config = deployments
         self._deployment_sim: DeploymentSimulator | None = None
+        self._jobs_plane: LocalJobsDataPlane | None = None
         self.endpoint_url = ""
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -366,6 +368,9 @@ class LocalStack:
     def stop(self) -> None:
         global _ACTIVE
         try:
+            if self._jobs_plane is not None:
+                self._jobs_plane.stop()
+                self._jobs_plane = None
             if self._bedrock_sim is not None:
                 self._bedrock_sim.uninstall()
                 self._bedrock_sim = None
@@ -441,6 +446,35 @@ class LocalStack:
                 "no deployment simulator: the stack is not started or repair_bedrock is off"
             )
         return self._deployment_sim
+
+    @property
+    def jobs_data_plane(self) -> LocalJobsDataPlane:
+        """The LOCAL STAND-IN for the AWS IoT Jobs data plane (moto has none): started on first use;
+        devices point their ``iot-jobs-data`` client at ``jobs_data_plane.url``."""
+        if not self.endpoint_url:
+            raise LocalStackError("the local stack is not started")
+        if self._jobs_plane is None:
+            from tailor.local.iot_jobs import LocalJobsDataPlane
+
+            self._jobs_plane = LocalJobsDataPlane(
+                iot_endpoint=self.endpoint_url,
+                s3_endpoint=self.endpoint_url,
+                region=self.region,
+                account_id=self.account_id,
+            )
+            self._jobs_plane.start()
+        return self._jobs_plane
+
+    def edge_public_key_pem(self) -> bytes:
+        """The devices' trust anchor: the stack output ``EdgeSigningPublicKey`` (base64 DER) as PEM."""
+        import base64
+
+        from tailor.edge.signing import public_key_pem
+
+        value = self.outputs.get("EdgeSigningPublicKey")
+        if not value:
+            raise LocalStackError("this template has no EdgeSigningPublicKey output")
+        return public_key_pem(base64.b64decode(str(value)))
 
     @property
     def outputs(self) -> dict[str, Any]:
