@@ -402,6 +402,11 @@ class Agent:
         if self._already_current(document):
             self._step("checked", f"{document.name} {document.version} is already current")
             return document.version
+        if self.current_version() == document.version:
+            raise _rejected(
+                "version conflict",
+                f"version {document.version} is current with other content; versions are immutable",
+            )
         self._check_disk(document)
         self._step("checked", f"profile {profile}; {len(document.blobs)} blob(s) declared")
 

@@ -67,6 +67,8 @@ class ExecutionRecord:
     queued_at: int = field(default_factory=lambda: int(time.time()))
     started_at: int | None = None
     last_updated_at: int = field(default_factory=lambda: int(time.time()))
+    # Creation order (the job's createdAt in moto, then first sight here): what StartNext picks first.
+    order: tuple[float, int] = (0.0, 0)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -119,6 +121,7 @@ class _Job:
     targets: list[str]
     selection: str
     expiry: int
+    created_at: float = 0.0
     snapshot: set[str] | None = None
     document: str | None = None
 
@@ -160,6 +163,7 @@ class LocalJobsDataPlane:
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
         self._records: dict[tuple[str, str], ExecutionRecord] = {}
+        self._sequence = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -308,7 +312,7 @@ class LocalJobsDataPlane:
     def _pending(self, thing: str) -> list[ExecutionRecord]:
         """IN_PROGRESS first, then QUEUED, oldest first (what StartNext picks)."""
         records = [r for r in self._records.values() if r.thing_name == thing and r.status not in TERMINAL]
-        return sorted(records, key=lambda r: (r.status != "IN_PROGRESS", r.queued_at, r.job_id))
+        return sorted(records, key=lambda r: (r.status != "IN_PROGRESS", r.order))
 
     def _sync(self) -> None:
         """Create executions for every targeted thing; cancel those of canceled jobs."""
@@ -317,22 +321,28 @@ class LocalJobsDataPlane:
             summaries.extend(dict(job) for job in page.get("jobs", []))
         for summary in summaries:
             job_id, status = summary["jobId"], summary.get("status", "QUEUED")
-            job = self._job(job_id)
             if status == "CANCELED":
+                open_records = [
+                    r for r in self._records.values() if r.job_id == job_id and r.status not in TERMINAL
+                ]
+                if not open_records:
+                    continue
                 force = bool(self._iot.describe_job(jobId=job_id)["job"].get("forceCanceled"))
-                for record in self._records.values():
-                    if record.job_id == job_id and (
-                        record.status == "QUEUED" or (force and record.status == "IN_PROGRESS")
-                    ):
+                for record in open_records:
+                    if record.status == "QUEUED" or (force and record.status == "IN_PROGRESS"):
                         record.status, record.last_updated_at = "CANCELED", int(time.time())
                         record.version_number += 1
                 continue
             if status in _CLOSED_JOBS:
                 continue
+            job = self._job(job_id)
             things = self._targets(job)
             for thing in things:
                 if (thing, job_id) not in self._records:
-                    self._records[(thing, job_id)] = ExecutionRecord(thing_name=thing, job_id=job_id)
+                    self._sequence += 1
+                    self._records[(thing, job_id)] = ExecutionRecord(
+                        thing_name=thing, job_id=job_id, order=(job.created_at, self._sequence)
+                    )
 
     def _job(self, job_id: str) -> _Job:
         job = self._jobs.get(job_id)
@@ -344,6 +354,7 @@ class LocalJobsDataPlane:
                 targets=list(described.get("targets", [])),
                 selection=str(described.get("targetSelection", "SNAPSHOT")),
                 expiry=int(presigned.get("expiresInSec") or self.url_expiry_seconds),
+                created_at=described["createdAt"].timestamp() if "createdAt" in described else 0.0,
             )
             self._jobs[job_id] = job
         return job

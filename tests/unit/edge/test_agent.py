@@ -633,3 +633,28 @@ def test_default_profile_comes_from_the_platform(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(platform, "machine", lambda: "arm64")
     assert DeviceConfig(thing_name="t", region=REGION).profile == ARM
+
+
+def test_a_current_version_with_other_content_is_not_overwritten(
+    world: World, bundle_v1: Bundle, signer: LocalSigner
+) -> None:
+    agent, thing = installed(world, bundle_v1)
+    world.offer(build_bundle(signer, "1.0.0", name="another", model=onnx_model(scale=6.0)), thing)
+
+    outcome = agent.run_once()
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.REJECTED, "version conflict")
+    assert (agent.current / "model.onnx").read_bytes() == bundle_v1.files["model.onnx"]
+
+
+def test_the_agent_module_needs_only_the_device_dependencies() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tailor.edge.agent\n"
+        "heavy = {'typer', 'rich', 'moto', 'onnx', 'boto3', 'botocore', 'onnxruntime', 'numpy'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
