@@ -8,6 +8,7 @@ Per-channel weights keep fidelity better, so they are tried first; per-tensor is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,8 @@ class Quantized:
     quantization: Quantization
     report: FidelityReport
     outputs: list[Outputs]  # the file's own outputs on the golden inputs (the profile's expected)
+    quantize_seconds: float = 0.0
+    fidelity_seconds: float = 0.0
 
 
 def quantize_gated(
@@ -119,19 +122,25 @@ def quantize_gated(
 ) -> Quantized:
     """Per-channel where it keeps fidelity, else per-tensor; raise when neither passes the gate."""
     attempts: list[tuple[bool, FidelityReport | None, ExportError | None]] = []
+    quantize_seconds = fidelity_seconds = 0.0
     for per_channel in (True, False):
         trial = out_path.with_name(f"{out_path.stem}.{'perchannel' if per_channel else 'pertensor'}.tmp")
+        started = time.perf_counter()
         try:
             settings = quantize(source, trial, profile, per_channel)
         except ExportError as exc:
             trial.unlink(missing_ok=True)
             attempts.append((per_channel, None, exc))
             continue
+        finally:
+            quantize_seconds += time.perf_counter() - started
+        started = time.perf_counter()
         outputs = run_model(trial, samples)
         report = gate.evaluate(reference, outputs)
+        fidelity_seconds += time.perf_counter() - started
         if report.passed:
             trial.replace(out_path)
-            return Quantized(out_path, settings, report, outputs)
+            return Quantized(out_path, settings, report, outputs, quantize_seconds, fidelity_seconds)
         trial.unlink(missing_ok=True)
         attempts.append((per_channel, report, None))
     measured = [(pc, r) for pc, r, _ in attempts if r is not None]

@@ -14,7 +14,8 @@ from edge_models import NOW, fragile, provenance, sample_dir, sample_model
 from tailor.edge.errors import ExportError, Stage
 from tailor.edge.fidelity import FidelityGate, run_model
 from tailor.edge.golden import GoldenSet
-from tailor.edge.manifest import Manifest, blob_key, manifest_key, sha256_hex, signature_key
+from tailor.edge.golden_inputs import generate, load_shipped
+from tailor.edge.manifest import Manifest, TensorSpec, blob_key, manifest_key, sha256_hex, signature_key
 from tailor.edge.package import Package, build_package
 
 ALL = ["linux-x86_64", "linux-aarch64", "android-arm64"]
@@ -179,3 +180,48 @@ def test_importing_the_edge_modules_loads_no_onnx_or_numpy() -> None:
     )
     loaded = {m.split(".")[0] for m in out.stdout.split()}
     assert not loaded & {"onnx", "onnxruntime", "numpy"}
+
+
+def _golden_error(path: Path, specs: list[TensorSpec]) -> ExportError:
+    with pytest.raises(ExportError) as caught:
+        load_shipped(path, specs)
+    assert caught.value.stage is Stage.CHECK and caught.value.hint
+    return caught.value
+
+
+FEATURES = [TensorSpec(name="features", elem_type="float32", shape=["N", 512])]
+
+
+def test_shipped_golden_inputs_are_checked_against_the_signature(tmp_path: Path) -> None:
+    assert len(load_shipped(sample_dir() / "golden.json", FEATURES)) == 32
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert _golden_error(bad, FEATURES).code == "golden_invalid"
+    bad.write_text('{"schema": "tailor.edge.golden/1", "inputs": [], "expected": {}}')
+    assert _golden_error(bad, FEATURES).code == "golden_invalid"
+    other = [TensorSpec(name="ids", elem_type="int64", shape=["N", 512])]
+    assert _golden_error(sample_dir() / "golden.json", other).code == "golden_mismatch"
+    wrong_type = [TensorSpec(name="features", elem_type="float16", shape=["N", 512])]
+    assert "float16" in _golden_error(sample_dir() / "golden.json", wrong_type).message
+    wrong_shape = [TensorSpec(name="features", elem_type="float32", shape=["N", 256])]
+    assert "shape" in _golden_error(sample_dir() / "golden.json", wrong_shape).message
+
+
+def test_generated_inputs_follow_the_signature_and_the_seed() -> None:
+    specs = [
+        TensorSpec(name="x", elem_type="float32", shape=["batch", 3]),
+        TensorSpec(name="ids", elem_type="int64", shape=[1, "seq"]),
+        TensorSpec(name="mask", elem_type="bool", shape=[2]),
+    ]
+    first, again = generate(specs, samples=4), generate(specs, samples=4)
+    assert len(first) == 4
+    assert first[0]["x"].shape == (1, 3) and first[0]["x"].dtype == np.float32
+    assert first[0]["ids"].shape == (1, 1) and first[0]["ids"].dtype == np.int64
+    assert all(int(s["ids"].min()) >= 0 and int(s["ids"].max()) < 8 for s in first)
+    assert first[0]["mask"].dtype == np.bool_
+    for a, b in zip(first, again, strict=True):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+    with pytest.raises(ExportError) as caught:
+        generate([TensorSpec(name="s", elem_type="str", shape=[1])])
+    assert caught.value.code == "golden_unsupported_dtype"
