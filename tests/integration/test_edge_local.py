@@ -237,3 +237,43 @@ def test_a_completed_run_with_an_edge_section_is_exported(
     assert manifest.provenance.job_arn and manifest.provenance.base_model_id
     assert manifest.provenance.dataset_snapshot_sha256
     assert manifest.golden.source == "generated"
+
+
+def test_tailor_export_wait_json_prints_the_outcome(stack: LocalStack) -> None:
+    import threading
+
+    from typer.testing import CliRunner
+
+    from tailor.cli.main import app
+
+    bucket = stack.env_value("DATA_BUCKET")
+    stop = threading.Event()
+    server = threading.Thread(target=stack.serve, args=(stop,), kwargs={"schedules": False}, daemon=True)
+    server.start()
+    try:
+        args = [
+            "export",
+            "--model",
+            f"s3://{bucket}/models/intent/model.onnx",
+            "--targets",
+            "thinggroup/kiosks",
+        ]
+        result = CliRunner().invoke(
+            app,
+            [*args, "--name", "cli-intent", "--wait", "--json", "--interval", "0.2", "--timeout", "120"],
+            env=stack.client_env(),
+        )
+        missing = CliRunner().invoke(
+            app,
+            ["export", "--model", f"s3://{bucket}/models/none/model.onnx", "--targets", "thinggroup/kiosks"],
+            env=stack.client_env(),
+        )
+        usage = CliRunner().invoke(app, ["export", "--model", "model.onnx", "--targets", "kiosks"])
+    finally:
+        stop.set()
+        server.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    data = orjson.loads(result.stdout.strip().splitlines()[-1])
+    assert data["name"] == "cli-intent" and data["exportId"].startswith("ex-") and data["iotJobIds"]
+    assert missing.exit_code == 1 and "does not exist: upload the model first" in missing.stderr
+    assert usage.exit_code == 2 and "is not an s3:// URI" in usage.stderr

@@ -15,6 +15,7 @@ from tailor.cli.deploy import deploy
 from tailor.cli.device import device_app
 from tailor.cli.estimate import estimate
 from tailor.cli.events import events
+from tailor.cli.export import export
 from tailor.cli.invoke import invoke
 from tailor.cli.local import local_app
 from tailor.cli.metrics import metrics
@@ -63,6 +64,7 @@ app.command("events")(events)
 app.command("deploy")(deploy)
 app.command("invoke")(invoke)
 app.command("undeploy")(undeploy)
+app.command("export")(export)
 app.add_typer(local_app, name="local")
 app.add_typer(device_app, name="device")
 

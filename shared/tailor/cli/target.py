@@ -30,6 +30,7 @@ _OUTPUT_FOR = {
     "ARTIFACTS_BUCKET": "ArtifactsBucketName",
     "RUNS_TABLE": "RunsTableName",
     "TAILOR_BUS_NAME": "TailorBusName",
+    "EXPORTS_TABLE": "ExportsTableName",
 }
 
 
@@ -40,6 +41,7 @@ class StackTarget:
     runs_table: str
     bus_name: str | None
     description: str
+    exports_table: str | None = None
 
 
 class TargetError(RuntimeError):
@@ -96,6 +98,7 @@ def resolve_target(stack: str | None, region: str | None = None) -> StackTarget:
         runs_table=values["RUNS_TABLE"],
         bus_name=values["TAILOR_BUS_NAME"] or None,
         description=f"{source}: s3://{values['DATA_BUCKET']}",
+        exports_table=values["EXPORTS_TABLE"] or None,
     )
 
 

@@ -468,15 +468,20 @@ def _rollout_hint(code: str) -> str:
 # -- the outcome event -------------------------------------------------------------------------------
 
 
-def _tell(record: ExportRecord, deps: ExportDeps) -> ExportResult:
+def outcome_event(record: ExportRecord) -> EventData | None:
+    """The outcome event of a finished export (what was, or will be, published); None while it runs."""
     if record.status is ExportStatus.PUBLISHED:
-        outcome = Outcome.PUBLISHED
-        event: EventData = _published_event(record)
-    elif record.status is ExportStatus.FAILED:
-        outcome = Outcome.FAILED
-        event = _failed_event(record)
-    else:  # pragma: no cover - _export only returns records in a terminal status
+        return _published_event(record)
+    if record.status is ExportStatus.FAILED:
+        return _failed_event(record)
+    return None
+
+
+def _tell(record: ExportRecord, deps: ExportDeps) -> ExportResult:
+    event = outcome_event(record)
+    if event is None:  # pragma: no cover - _export only returns records in a terminal status
         raise RuntimeError(f"export {record.export_id} is still {record.status}")
+    outcome = Outcome.PUBLISHED if record.status is ExportStatus.PUBLISHED else Outcome.FAILED
     if record.published:
         return ExportResult(Outcome.ALREADY_DONE, record.export_id, record.version, record.facts.iot_job_id)
     deps.bus.publish([new_detail(event, producer=Source.EDGE.value)])

@@ -62,7 +62,14 @@ _UNSAFE_ENV = (
     "AWS_USE_DUALSTACK_ENDPOINT",
 )
 # Names of the contract's resource variables (docs/CONTRACTS.md) a client needs.
-_CLIENT_VARIABLES = ("TAILOR_BUS_NAME", "DATA_BUCKET", "ARTIFACTS_BUCKET", "RUNS_TABLE", "IDEMPOTENCY_TABLE")
+_CLIENT_VARIABLES = (
+    "TAILOR_BUS_NAME",
+    "DATA_BUCKET",
+    "ARTIFACTS_BUCKET",
+    "RUNS_TABLE",
+    "IDEMPOTENCY_TABLE",
+    "EXPORTS_TABLE",
+)
 
 _ACTIVE_LOCK = threading.Lock()
 _ACTIVE: LocalStack | None = None
@@ -522,6 +529,10 @@ class LocalStack:
         for name in _CLIENT_VARIABLES:
             with contextlib.suppress(LocalStackError):
                 env[name] = self.env_value(name)
+        public_key = self.outputs.get("EdgeSigningPublicKey")
+        if public_key:  # `tailor device provision --local` trusts it; devices poll the local data plane
+            env["TAILOR_EDGE_PUBLIC_KEY"] = str(public_key)
+            env["TAILOR_IOT_JOBS_ENDPOINT"] = self.jobs_data_plane.url
         return env
 
     # -- running --------------------------------------------------------------------------------------
