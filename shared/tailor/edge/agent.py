@@ -42,6 +42,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tailor.edge.golden import GoldenSet, cosine
 from tailor.edge.manifest import (
+    JOB_DOCUMENT_SCHEMA,
+    MANIFEST_SCHEMA,
     MAX_MANIFEST_BYTES,
     MAX_SIGNATURE_BYTES,
     JobDocument,
@@ -384,13 +386,18 @@ class Agent:
         if not isinstance(raw, str):
             raise _rejected("bad document", "the job execution has no job document")
         try:
-            return JobDocument.model_validate_json(raw)
+            document = JobDocument.model_validate_json(raw)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise _rejected("bad document", f"{where}: {first['msg']}") from None
         except ValueError as error:
             raise _rejected("bad document", str(error)) from None
+        if document.schema_ != JOB_DOCUMENT_SCHEMA:
+            raise _rejected(
+                "bad document", f"job document schema {document.schema_!r} is not {JOB_DOCUMENT_SCHEMA!r}"
+            )
+        return document
 
     def _install(self, document: JobDocument) -> str:
         profile = self.config.profile
@@ -407,7 +414,7 @@ class Agent:
                 "version conflict",
                 f"version {document.version} is current with other content; versions are immutable",
             )
-        self._check_disk(document)
+        self._check_disk(sum(blob.size or 0 for blob in document.blobs.values()), "the job document")
         self._step("checked", f"profile {profile}; {len(document.blobs)} blob(s) declared")
 
         manifest_bytes = fetch_bytes(document.manifest.url, MAX_MANIFEST_BYTES, "manifest")
@@ -429,6 +436,10 @@ class Agent:
                 f"the job names {document.name} {document.version}, the manifest {manifest.name} "
                 f"{manifest.version}",
             )
+        if manifest.schema_ != MANIFEST_SCHEMA:
+            raise _rejected(
+                "bad manifest", f"manifest schema {manifest.schema_!r} is not {MANIFEST_SCHEMA!r}"
+            )
         build = manifest.profile(profile)
         if build is None:
             raise _rejected("incompatible profile", f"the manifest has no build for {profile}")
@@ -440,6 +451,8 @@ class Agent:
             raise _rejected("bad manifest", f"file {error} is not listed in the manifest") from None
         except ValueError as error:
             raise _failed("unsafe path", str(error)) from None
+        # The signed sizes now (the document's were only a hint): each blob is cached, then copied.
+        self._check_disk(2 * sum(entry.size for entry in wanted), "the manifest")
         blobs = {entry.name: self._blob(entry, document) for entry in wanted}
 
         target = self.versions / manifest.version
@@ -486,12 +499,16 @@ class Agent:
         except OSError as error:
             raise _rejected("not provisioned", f"no trust anchor at {path}: {error}") from None
 
-    def _check_disk(self, document: JobDocument) -> None:
-        needed = sum(blob.size or 0 for blob in document.blobs.values()) + self.config.min_free_bytes
+    def _check_disk(self, blob_bytes: int, according_to: str) -> None:
+        needed = blob_bytes + self.config.min_free_bytes
         self.root.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(self.root).free
         if free < needed:
-            raise _rejected("disk", f"{free} bytes free; the bundle needs {needed} (blobs + margin)")
+            raise _rejected(
+                "disk",
+                f"{free} bytes free; {according_to} needs {needed} (blobs + a margin of "
+                f"{self.config.min_free_bytes})",
+            )
 
     def _check_runtime(self, minimum: str) -> None:
         try:

@@ -658,3 +658,37 @@ def test_the_agent_module_needs_only_the_device_dependencies() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_document_of_another_schema_is_rejected(world: World, bundle_v1: Bundle) -> None:
+    thing = world.thing()
+    agent = world.device(thing)
+    document = json.loads(publish(world.s3, world.bucket, bundle_v1))
+    document["schema"] = "tailor.edge.job/2"
+    world.job(json.dumps(document), [world.thing_arn(thing)])
+
+    outcome = agent.run_once()
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.REJECTED, "bad document")
+    assert "schema" in (outcome.detail or "")
+
+
+def test_signed_sizes_decide_the_disk_check_not_the_document(
+    world: World, bundle_v1: Bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    from collections import namedtuple
+
+    thing = world.thing()
+    agent = world.device(thing, min_free_bytes=0)
+    document = json.loads(publish(world.s3, world.bucket, bundle_v1))
+    for blob in document["blobs"].values():
+        blob["size"] = 1  # the document understates; the manifest is what counts
+    world.job(json.dumps(document), [world.thing_arn(thing)])
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10**9, 0, 100))
+
+    outcome = agent.run_once()
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.REJECTED, "disk")
+    assert "the manifest" in (outcome.detail or "")
