@@ -8,6 +8,8 @@ onnx is imported lazily: other handlers import ``tailor.edge`` and must not pay 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,14 +118,32 @@ def min_onnxruntime(ir_version: int, opset: int, *, where: str = "model") -> str
     return newest_release  # unreachable: the last row covers everything that passed above
 
 
-def _has_external_data(model: onnx.ModelProto) -> list[str]:
-    import onnx
+def _graph_tensors(graph: Any) -> Iterator[Any]:
+    """Every TensorProto a graph holds: initializers, sparse ones, constants, and subgraphs'."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    yield from _node_tensors(graph.node)
 
-    external = []
-    for tensor in onnx.external_data_helper._get_all_tensors(model):
-        if tensor.HasField("data_location") and tensor.data_location == onnx.TensorProto.EXTERNAL:
-            external.append(tensor.name)
-    return external
+
+def _node_tensors(nodes: Any) -> Iterator[Any]:
+    for node in nodes:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _graph_tensors(attribute.g)
+            for graph in attribute.graphs:
+                yield from _graph_tensors(graph)
+
+
+def _has_external_data(model: onnx.ModelProto) -> list[str]:
+    from onnx.external_data_helper import uses_external_data
+
+    tensors = itertools.chain(_graph_tensors(model.graph), *(_node_tensors(f.node) for f in model.functions))
+    return [tensor.name for tensor in tensors if uses_external_data(tensor)]
 
 
 def _tensor_spec(value: Any, where: str) -> TensorSpec:
