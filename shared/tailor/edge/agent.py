@@ -59,6 +59,7 @@ CONFIG_FILE = "device.json"
 TRUST_ANCHOR = "trust/signing-public-key.pem"
 DETAIL_LIMIT = 1024  # IoT Jobs statusDetails values are strings of at most 1,024 characters
 _CHUNK = 1024 * 1024
+_RESERVED_NAMES = frozenset({"manifest.json", "manifest.sig"})  # written by the agent itself
 _DOWNLOAD_TIMEOUT = 60.0
 
 
@@ -573,6 +574,8 @@ class Agent:
             check_file_name(name)
         except ValueError as error:
             raise _failed("unsafe path", str(error)) from None
+        if name in _RESERVED_NAMES:
+            raise _failed("unsafe path", f"{name!r} is reserved for the agent's own files")
         path = directory / name
         _refuse_symlinks(path)
         if path.resolve().parent != directory.resolve():

@@ -692,3 +692,20 @@ def test_signed_sizes_decide_the_disk_check_not_the_document(
 
     assert (outcome.status, outcome.reason) == (OutcomeStatus.REJECTED, "disk")
     assert "the manifest" in (outcome.detail or "")
+
+
+def test_a_file_named_like_the_agents_own_files_is_refused(world: World, signer: LocalSigner) -> None:
+    def rename(manifest: dict[str, Any]) -> None:
+        for entry in manifest["files"]:
+            if entry["name"] == "model.onnx":
+                entry["name"] = "manifest.sig"
+        for build in manifest["profiles"]:
+            build["modelFile"] = "manifest.sig"
+
+    thing = world.thing()
+    agent = world.device(thing)
+    world.offer(build_bundle(signer, edit=rename), thing)
+
+    outcome = agent.run_once()
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.FAILED, "unsafe path")

@@ -136,3 +136,37 @@ def test_provision_refuses_an_unknown_profile(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown device profile" in result.output
+
+
+def test_provision_reads_the_key_from_the_stack_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tailor.adapters.stack as stack_module
+
+    key = LocalSigner()
+    asked: list[str] = []
+
+    def outputs(name: str) -> dict[str, str]:
+        asked.append(name)
+        return {"EdgeSigningPublicKey": base64.b64encode(key.public_key_der()).decode()}
+
+    monkeypatch.setattr(stack_module, "stack_outputs", outputs)
+    root = tmp_path / "d"
+    result = runner.invoke(
+        app,
+        [
+            "device",
+            "provision",
+            "--thing",
+            "t",
+            "--root",
+            str(root),
+            "--stack",
+            "tailor-prod",
+            "--region",
+            REGION,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert asked == ["tailor-prod"]
+    assert (root / "trust" / "signing-public-key.pem").read_bytes().strip() == pem_of(key).strip()
