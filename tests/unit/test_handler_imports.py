@@ -27,6 +27,10 @@ FORBIDDEN = (
     "yaml",
     "samtranslator",
     "aws_xray_sdk",
+    # The ONNX stack: only the edge export function carries it, and even it imports it lazily.
+    "onnx",
+    "onnxruntime",
+    "numpy",
 )
 
 
@@ -47,6 +51,17 @@ def test_handler_import_stays_lean(service: str) -> None:
     stray = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN or m in FORBIDDEN)
     assert not stray, f"services/{service}/app.py imports {stray}"
     assert "tailor" in loaded and "aws_lambda_powertools" in loaded
+
+
+def test_only_the_edge_export_function_carries_the_onnx_stack() -> None:
+    carriers = {
+        p.parent.name
+        for p in (ROOT / "services").glob("*/requirements.txt")
+        if any(name in p.read_text() for name in ("onnx", "onnxruntime", "numpy"))
+    }
+    assert carriers == {"edge_export"}
+    layer = (ROOT / "shared" / "requirements.txt").read_text()
+    assert "onnx" not in layer and "numpy" not in layer
 
 
 def test_every_service_is_checked() -> None:
