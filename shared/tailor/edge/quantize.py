@@ -9,6 +9,7 @@ bytes, so profiles that quantize alike share one content-addressed blob.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from tailor.edge.checks import AI_ONNX, read_versions
@@ -17,6 +18,13 @@ from tailor.edge.manifest import Quantization
 from tailor.edge.profiles import DeviceProfile
 
 WEIGHT_TYPES = ("QInt8", "QUInt8")
+
+
+class _DropPreprocessHint(logging.Filter):
+    """quantize_dynamic logs "consider pre-processing" on the root logger for every model: noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
 
 
 def settings(profile: DeviceProfile, per_channel: bool) -> Quantization:
@@ -42,6 +50,8 @@ def quantize(source_path: Path, out_path: Path, profile: DeviceProfile, per_chan
         )
     source_ir, source_opsets = read_versions(onnx.load(str(source_path), load_external_data=False))
     mode = "per-channel" if per_channel else "per-tensor"
+    quiet = _DropPreprocessHint()
+    logging.getLogger().addFilter(quiet)
     try:
         quantize_dynamic(
             str(source_path),
@@ -60,6 +70,8 @@ def quantize(source_path: Path, out_path: Path, profile: DeviceProfile, per_chan
             "(onnxruntime.quantization.preprocess) before uploading it",
             details={"profile": profile.name, "perChannel": per_channel},
         ) from None
+    finally:
+        logging.getLogger().removeFilter(quiet)
     _pin_versions(Path(out_path), source_ir, source_opsets, profile.name)
     return settings(profile, per_channel)
 
