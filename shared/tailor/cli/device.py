@@ -219,12 +219,12 @@ def run_command(
     agent = Agent(config, root, on_step=None if json_out else _step_printer(console))
     if once:
         outcome = agent.run_once()
-        _show(console, outcome, json_out)
+        _show(console, outcome, json_out, agent.current_version())
         raise typer.Exit(outcome.exit_code)
     try:
         while True:
             for outcome in agent.run(stop_after=1, poll_seconds=poll):
-                _show(console, outcome, json_out)
+                _show(console, outcome, json_out, agent.current_version())
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 
@@ -248,7 +248,7 @@ def _step_printer(console: Console) -> Callable[[Step], None]:
     return show
 
 
-def _show(console: Console, outcome: Outcome, json_out: bool) -> None:
+def _show(console: Console, outcome: Outcome, json_out: bool, current: str | None) -> None:
     if json_out:
         import json
 
@@ -265,4 +265,4 @@ def _show(console: Console, outcome: Outcome, json_out: bool) -> None:
         from rich.markup import escape
 
         console.print(f"[red]{status}[/]{where}: {escape(f'{outcome.reason}: {outcome.detail}')}")
-        console.print("the previous version is still current")
+        console.print(f"current is still {current}" if current else "nothing is installed yet")

@@ -674,4 +674,6 @@ def _numeric(version: str) -> tuple[int, ...]:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.2f} MB"
+    if size >= 100_000:
+        return f"{size / 1_000_000:.2f} MB"
+    return f"{size / 1000:.1f} kB"
