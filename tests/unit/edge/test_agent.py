@@ -709,3 +709,50 @@ def test_a_file_named_like_the_agents_own_files_is_refused(world: World, signer:
     outcome = agent.run_once()
 
     assert (outcome.status, outcome.reason) == (OutcomeStatus.FAILED, "unsafe path")
+
+
+def test_an_oversized_manifest_is_cut_off(world: World, signer: LocalSigner) -> None:
+    thing = world.thing()
+    agent = world.device(thing)
+    bundle = build_bundle(signer)
+    document = publish(world.s3, world.bucket, bundle)
+    huge = bundle.manifest + b" " * (300 * 1024)
+    world.s3.put_object(Bucket=world.bucket, Key=manifest_key(bundle.export_id), Body=huge)
+    world.job(document, [world.thing_arn(thing)])
+
+    outcome = agent.run_once()
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.FAILED, "download")
+    assert "larger than" in (outcome.detail or "")
+
+
+def test_a_canceled_group_job_is_not_installed(world: World, bundle_v1: Bundle) -> None:
+    group = world.iot.create_thing_group(thingGroupName=f"g-{uuid.uuid4().hex[:6]}")
+    thing = world.thing(group=group["thingGroupName"])
+    agent = world.device(
+        thing,
+    )
+    job_id = world.job(publish(world.s3, world.bucket, bundle_v1), [group["thingGroupArn"]])
+    world.iot.cancel_job(jobId=job_id)
+
+    assert agent.run_once().status is OutcomeStatus.NONE
+    assert agent.current_version() is None
+
+
+def test_step_timeout_is_passed_to_start_next(world: World, bundle_v1: Bundle) -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Recording:
+        def start_next_pending_job_execution(self, **kwargs: Any) -> Any:
+            seen.append(kwargs)
+            return {}
+
+        def update_job_execution(self, **kwargs: Any) -> Any:
+            raise AssertionError("nothing to update")
+
+    thing = world.thing()
+    agent = world.device(thing)
+    agent = Agent(agent.config, agent.root, Recording(), step_timeout_minutes=15)
+
+    assert agent.run_once().status is OutcomeStatus.NONE
+    assert seen == [{"thingName": thing, "stepTimeoutInMinutes": 15}]
