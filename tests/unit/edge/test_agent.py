@@ -729,9 +729,7 @@ def test_an_oversized_manifest_is_cut_off(world: World, signer: LocalSigner) -> 
 def test_a_canceled_group_job_is_not_installed(world: World, bundle_v1: Bundle) -> None:
     group = world.iot.create_thing_group(thingGroupName=f"g-{uuid.uuid4().hex[:6]}")
     thing = world.thing(group=group["thingGroupName"])
-    agent = world.device(
-        thing,
-    )
+    agent = world.device(thing)
     job_id = world.job(publish(world.s3, world.bucket, bundle_v1), [group["thingGroupArn"]])
     world.iot.cancel_job(jobId=job_id)
 
