@@ -642,6 +642,18 @@ class Agent:
             if path.name not in keep:
                 shutil.rmtree(path, ignore_errors=True)
 
+    def rollback(self) -> str:
+        """Point ``current`` back at ``previous`` and ``previous`` at what was current; the new current.
+
+        Local only (no job is reported): the next job the device takes moves it on again."""
+        old, back = self.current_version(), self.previous_version()
+        if back is None or not (self.versions / back).is_dir() or (self.versions / back).is_symlink():
+            raise ValueError("there is no previous version to roll back to")
+        self._point(self.current, back)
+        if old is not None:
+            self._point(self.previous, old)
+        return back
+
     def previous_version(self) -> str | None:
         if not self.previous.is_symlink():
             return None

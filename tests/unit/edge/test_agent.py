@@ -754,3 +754,15 @@ def test_step_timeout_is_passed_to_start_next(world: World, bundle_v1: Bundle) -
 
     assert agent.run_once().status is OutcomeStatus.NONE
     assert seen == [{"thingName": thing, "stepTimeoutInMinutes": 15}]
+
+
+def test_rollback_swaps_current_and_previous(world: World, bundle_v1: Bundle, bundle_v2: Bundle) -> None:
+    agent, thing = installed(world, bundle_v1)
+    with pytest.raises(ValueError, match="no previous"):
+        agent.rollback()
+    world.offer(bundle_v2, thing)
+    assert agent.run_once().status is OutcomeStatus.SUCCEEDED
+
+    assert agent.rollback() == "1.0.0"
+    assert (agent.current_version(), agent.previous_version()) == ("1.0.0", "1.1.0")
+    assert (agent.current / "model.onnx").read_bytes() == bundle_v1.files["model.onnx"]
