@@ -76,11 +76,14 @@ def test_local_up_serves_uploads_from_another_process(tmp_path: Path) -> None:
         assert dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), flags=re.MULTILINE)) == exported
         # A short, honest summary; the full tables only with --verbose.
         assert "emulated: S3, SQS, EventBridge, DynamoDB" in banner
-        # Bedrock training is simulated (labelled so), the device fleet is not available yet.
+        # Bedrock training is simulated (labelled so), the IoT Jobs data plane a local stand-in.
         assert "Bedrock training: SIMULATED (jobs advance in" in banner
-        assert "not available locally: Device fleet" in banner
+        assert "IoT Jobs data plane: SIMULATED (a local stand-in" in banner
+        assert "TAILOR_EDGE_PUBLIC_KEY" in exported and exported["TAILOR_IOT_JOBS_ENDPOINT"].startswith(
+            "http://127.0.0.1:"
+        )
         assert "Resources:" not in banner and "--verbose" in banner
-        assert len(banner.splitlines()) < 25, banner
+        assert len(banner.splitlines()) < 30, banner
 
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"

@@ -769,8 +769,15 @@ class LocalStack:
                     brief="answers labelled, no model runs",
                 )
             )
-        summary.not_available.append(
-            Part("Device fleet (IoT Jobs, device agent)", "no simulator yet (a later issue)")
+        summary.simulated.append(
+            Part(
+                "IoT Jobs data plane",
+                "tailor.local.iot_jobs — a LOCAL STAND-IN (moto has no iot-jobs-data): the real boto3 "
+                "client on loopback, thing groups expanded to their things, presigned-URL placeholders "
+                "replaced by local S3 URLs; no MQTT, rollout rates, abort criteria or step timeouts. "
+                "Devices are the real agent (tailor device provision/run with the env below)",
+                brief="a local stand-in; devices run the real agent",
+            )
         )
         summary.not_emulated = [
             Part("IAM", "roles and policies resolve to ARNs; permissions are never checked"),
@@ -792,6 +799,7 @@ class LocalStack:
             Part("disabled rules still deliver", "their targets are not attached"),
             Part("bucket policy Conditions ignored (all-deny)", "conditional statements not applied"),
             Part("Scheduler / schedule rules never fire", "the local scheduler fires them"),
+            Part("KMS Sign ignores MessageType=DIGEST", "digests signed prehashed, as AWS does"),
         ]
         if self._bedrock_patched:
             from tailor.local.moto_bedrock import REPAIRS

@@ -484,12 +484,9 @@ def test_describe_says_what_is_emulated_simulated_and_skipped(stack: LocalStack)
         "Schedules",
     }
     assert "in-process dispatcher" in next(p.how for p in summary.emulated if p.name == "Lambda")
-    # Honest: only the deployments and runtime have a simulator here; training and devices say so.
-    assert [p.name for p in summary.simulated] == ["Bedrock deployments and runtime"]
-    assert {p.name for p in summary.not_available} == {
-        "Bedrock model customization",
-        "Device fleet (IoT Jobs, device agent)",
-    }
+    # Honest: the deployments/runtime and the IoT Jobs data plane are stand-ins; training says so.
+    assert [p.name for p in summary.simulated] == ["Bedrock deployments and runtime", "IoT Jobs data plane"]
+    assert {p.name for p in summary.not_available} == {"Bedrock model customization"}
     assert (
         "SIMULATED (a local stand-in, no AWS API behind it):\n  - Bedrock deployments and runtime: SIMULATED"
         in text
@@ -517,7 +514,7 @@ def test_describe_says_what_is_emulated_simulated_and_skipped(stack: LocalStack)
 
 def test_the_short_summary_says_what_runs_in_a_few_lines(stack: LocalStack) -> None:
     lines = stack.summary().short()
-    assert len(lines) <= 5
+    assert len(lines) <= 6
     text = "\n".join(lines)
     assert "emulated: S3, SQS, EventBridge, DynamoDB" in text and "Lambda" in text
     assert "Bedrock deployments and runtime: SIMULATED (answers labelled, no model runs)" in text
