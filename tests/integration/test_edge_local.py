@@ -277,3 +277,47 @@ def test_tailor_export_wait_json_prints_the_outcome(stack: LocalStack) -> None:
     assert data["name"] == "cli-intent" and data["exportId"].startswith("ex-") and data["iotJobIds"]
     assert missing.exit_code == 1 and "does not exist: upload the model first" in missing.stderr
     assert usage.exit_code == 2 and "is not an s3:// URI" in usage.stderr
+
+
+def test_a_simulated_fleet_installs_rejects_and_refuses_a_tampered_bundle(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    from tailor.local.devices import DeviceSimulator
+
+    fleet = DeviceSimulator(
+        tmp_path / "fleet",
+        jobs_endpoint=stack.jobs_data_plane.url,
+        public_key_pem=stack.edge_public_key_pem(),
+        region=stack.region,
+    )
+    fleet.register(stack.client("iot"), "sim-fleet")
+    request(stack, export_id="fleet-v1", name="fleet", targets=["thinggroup/sim-fleet"])
+    (published,) = [e for e in outcomes(stack) if e["detail"]["data"].get("exportId") == "ex-fleet-v1"]
+    assert published["detail-type"] == "EdgePackagePublished"
+
+    first = {d.thing_name: d for d in fleet.run_once_all()}
+    x86 = [d for d in first.values() if d.profile == "linux-x86_64"]
+    (arm,) = [d for d in first.values() if d.profile == "linux-aarch64"]
+    assert x86 and all(
+        d.outcome.status is OutcomeStatus.SUCCEEDED and d.current_version == "1.0.1" for d in x86
+    )
+    # The bundle was built for linux-x86_64 only: the aarch64 device refuses it as incompatible.
+    assert arm.outcome.status is OutcomeStatus.REJECTED and arm.current_version is None
+
+    # v2 is published, then its manifest is tampered with in S3: every device refuses, reports
+    # FAILED and keeps v1.
+    request(stack, export_id="fleet-v2", name="fleet", targets=["thinggroup/sim-fleet"])
+    (second,) = [e for e in outcomes(stack) if e["detail"]["data"].get("exportId") == "ex-fleet-v2"]
+    data = second["detail"]["data"]
+    assert data["version"] == "1.0.2" and data["cancelledJobIds"] == ["tailor-ex-fleet-v1"]
+    bucket, key = data["manifestUri"][5:].split("/", 1)
+    s3 = stack.client("s3")
+    manifest = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=manifest.replace(b'"1.0.2"', b'"1.0.9"'))
+    again = {d.thing_name: d for d in fleet.run_once_all()}
+    for device in x86:
+        outcome = again[device.thing_name]
+        assert outcome.outcome.status is OutcomeStatus.FAILED and outcome.current_version == "1.0.1"
+        assert "signature" in (outcome.outcome.reason or "")
+    reported = {r.thing_name: r for r in stack.jobs_data_plane.executions("tailor-ex-fleet-v2")}
+    assert {reported[d.thing_name].status for d in x86} == {"FAILED"}
