@@ -422,8 +422,9 @@ def test_serve_ticks_the_simulator(stack: LocalStack, sim: BedrockSimulator, bed
 
 def test_the_summary_says_it_is_simulated(stack: LocalStack) -> None:
     summary = stack.describe(echo=False)
-    part, deployments = summary.simulated
+    part, deployments, jobs_plane = summary.simulated
     assert deployments.name == "Bedrock deployments and runtime"
+    assert jobs_plane.name == "IoT Jobs data plane" and "LOCAL STAND-IN" in jobs_plane.how
     assert part.name == "Bedrock training" and "tailor:simulate" in part.how
     assert "Bedrock model customization" not in {p.name for p in summary.not_available}
     short = "\n".join(summary.short())
