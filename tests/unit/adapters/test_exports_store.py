@@ -215,3 +215,16 @@ def test_the_record_round_trips_whole(store: ExportStore) -> None:
     )
     store.create(original)
     assert store.get("ex-1") == original
+
+
+def test_the_stored_rollout_and_gate_still_validate_strictly(store: ExportStore) -> None:
+    """Dynamo gives 2.0 back as 2: the strict specs job_request and the gate read must still take it."""
+    from tailor.jobs.spec import FidelitySpec, RolloutSpec
+
+    rollout = RolloutSpec().model_dump(by_alias=True)
+    gate = FidelitySpec(min_cosine=1.0).model_dump(by_alias=True)
+    store.create(record(rollout=rollout, fidelity_gate=gate))
+    found = store.get("ex-1")
+    assert found is not None
+    assert RolloutSpec.model_validate(found.rollout) == RolloutSpec()
+    assert FidelitySpec.model_validate(found.fidelity_gate) == FidelitySpec(min_cosine=1.0)
