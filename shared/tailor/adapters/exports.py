@@ -3,7 +3,7 @@ the "channel" of each (package, targets): which IoT Job is the live rollout ther
 
 Key layout (one table, partition key ``exportId``): an export record under its export id; a
 sequence counter under ``#seq#<name>``; a channel under ``#channel#<sha256>``. Export ids never
-start with ``#``. Both stores follow one contract (tests/unit/adapters/test_exports.py).
+start with ``#``. Both stores follow one contract (tests/unit/adapters/test_exports_store.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class Channel:
     job_id: str
     export_id: str
     sequence: int
+    # The job this claim took over (the previous version's): cancelled by the claimant.
+    previous_job_id: str | None = None
 
 
 class ExportStore(Protocol):
@@ -125,6 +127,10 @@ class DynamoExportStore:
             values[f":f{index}"] = _decimals(value)
             sets.append(f"#facts.#f{index} = :f{index}")
         earlier = _earlier(target)
+        if not earlier:  # nothing comes before REQUESTED: only a create puts a record there
+            if self.get(export_id) is None:
+                raise ExportNotFoundError(export_id)
+            return False
         values.update({f":e{i}": status for i, status in enumerate(earlier)})
         placeholders = ", ".join(f":e{i}" for i in range(len(earlier)))
         condition = f"attribute_exists(#id) AND #s IN ({placeholders})"
@@ -145,12 +151,17 @@ class DynamoExportStore:
         return True
 
     def mark_published(self, export_id: str) -> None:
-        self.table.update_item(
-            Key={"exportId": export_id},
-            UpdateExpression="SET published = :t",
-            ConditionExpression="attribute_exists(exportId)",
-            ExpressionAttributeValues={":t": True},
-        )
+        try:
+            self.table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="SET published = :t",
+                ConditionExpression="attribute_exists(exportId)",
+                ExpressionAttributeValues={":t": True},
+            )
+        except Exception as error:
+            if self._conditional_failed(error):
+                raise ExportNotFoundError(export_id) from None
+            raise
 
     def next_sequence(self, name: str) -> int:
         answer = self.table.update_item(
@@ -166,7 +177,14 @@ class DynamoExportStore:
         item = self.table.get_item(Key={"exportId": f"#channel#{key}"}, ConsistentRead=True).get("Item")
         if not item:
             return None
-        return Channel(key, str(item["jobId"]), str(item["owner"]), int(item["sequence"]))
+        previous = item.get("previousJobId")
+        return Channel(
+            key,
+            str(item["jobId"]),
+            str(item["owner"]),
+            int(item["sequence"]),
+            str(previous) if previous else None,
+        )
 
     def claim_channel(self, channel: Channel) -> bool:
         try:
@@ -176,6 +194,7 @@ class DynamoExportStore:
                     "jobId": channel.job_id,
                     "owner": channel.export_id,
                     "sequence": channel.sequence,
+                    **({"previousJobId": channel.previous_job_id} if channel.previous_job_id else {}),
                 },
                 ConditionExpression="attribute_not_exists(exportId) OR #q <= :q",
                 ExpressionAttributeNames={"#q": "sequence"},

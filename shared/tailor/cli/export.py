@@ -169,7 +169,8 @@ def _request(
         "golden_uri": golden,
         "name": name,
         "targets": targets,
-        "quantize": "none" if no_quantize else "int8",
+        # Unset: the run's job.json decides (else int8); --no-quantize ships fp32.
+        "quantize": "none" if no_quantize else None,
     }
     if profiles:
         fields["profiles"] = profiles

@@ -17,6 +17,7 @@ from typing import Any
 from tailor.adapters.object_store import ObjectNotFoundError, ObjectStore, ObjectUnreadableError
 from tailor.adapters.runs import RunStore
 from tailor.edge.errors import ExportError, Stage
+from tailor.edge.profiles import DEFAULT_PROFILE
 from tailor.edge.record import ExportRecord
 from tailor.events.models import EdgeExportRequested
 from tailor.jobs.run import RunRecord
@@ -190,7 +191,7 @@ def plan_for_run(
         golden_uri=golden_uri,
         targets=request.targets if request else base.targets,
         profiles=request.profiles if request and request.profiles else base.profiles,
-        quantize=request.quantize if request else base.quantize,
+        quantize=(request.quantize if request else None) or base.quantize,
         fidelity=_merged(FidelitySpec, base.fidelity, request.fidelity if request else {}),
         rollout=_merged(RolloutSpec, base.rollout, request.rollout if request else {}),
         request_id=event_id or None,
@@ -214,8 +215,8 @@ def plan_for_model(objects: ObjectStore, request: EdgeExportRequested, event_id:
         model_version=request.model_version,
         golden_uri=golden_uri,
         targets=request.targets,
-        profiles=request.profiles,
-        quantize=request.quantize,
+        profiles=request.profiles or [DEFAULT_PROFILE],
+        quantize=request.quantize or "int8",
         fidelity=_merged(FidelitySpec, FidelitySpec(), request.fidelity),
         rollout=_merged(RolloutSpec, RolloutSpec(), request.rollout),
         request_id=event_id or None,

@@ -381,48 +381,23 @@ def _package_in(record: ExportRecord, deps: ExportDeps, workdir: Path) -> Export
 
 
 def _roll_out(record: ExportRecord, deps: ExportDeps) -> ExportRecord:
-    facts = record.facts
+    """Claim the channel first, then cancel the job it held, then describe-or-create our own, then
+    check nobody newer claimed it meanwhile. Claiming before creating means a newer export always
+    sees (and cancels) this one's job id, even when this attempt dies right after CreateJob."""
     job_id = plans.job_id_for(record.export_id)
     key = channel_key(record.name, record.targets)
     sequence = sequence_of(record.version)
-    current = deps.exports.channel(key)
-    if current is not None and current.sequence > sequence and current.export_id != record.export_id:
-        raise _superseded(record, current)
-    cancelled: list[str] = list(facts.cancelled_job_ids or [])
     try:
-        if current is not None and current.job_id != job_id:
-            deps.fleet.cancel_job(current.job_id, f"superseded by {record.name} {record.version}")
-            cancelled.append(current.job_id)
-        job = deps.fleet.describe_job(job_id)
-        if job is None:
-            document = job_document(
-                record,
-                region=deps.region,
-                bucket=deps.bucket,
-                manifest_sha256=facts.manifest_sha256 or "",
-                manifest_size=facts.manifest_size or 0,
-                blobs=facts.blobs or {},
-            )
-            request = job_request(
-                record,
-                job_id=job_id,
-                document=document,
-                region=deps.region,
-                account_id=deps.account_id,
-                presign_role_arn=deps.presign_role_arn,
-            )
-            try:
-                job = deps.fleet.create_job(request)
-            except FleetError as error:
-                if error.code != "ResourceAlreadyExistsException":
-                    raise
-                job = deps.fleet.describe_job(job_id)  # ours, from an attempt that crashed after it
-                if job is None:
-                    raise
-        if not deps.exports.claim_channel(Channel(key, job_id, record.export_id, sequence)):
-            newer = deps.exports.channel(key)
+        mine = _claim(record, deps, key, job_id, sequence)
+        cancelled: list[str] = []
+        if mine.previous_job_id and mine.previous_job_id != job_id:
+            deps.fleet.cancel_job(mine.previous_job_id, f"superseded by {record.name} {record.version}")
+            cancelled.append(mine.previous_job_id)
+        _ensure_job(record, deps, job_id)
+        after = deps.exports.channel(key)
+        if after is not None and after.export_id != record.export_id and after.sequence > sequence:
             deps.fleet.cancel_job(job_id, "a newer version claimed these targets meanwhile")
-            raise _superseded(record, newer)
+            raise _superseded(record, after)
     except FleetError as error:
         if error.transient:
             raise
@@ -436,12 +411,58 @@ def _roll_out(record: ExportRecord, deps: ExportDeps) -> ExportRecord:
     deps.exports.advance(
         record.export_id,
         ExportStatus.PUBLISHED,
-        ExportFacts(iot_job_id=job_id, cancelled_job_ids=list(dict.fromkeys(cancelled))),
+        ExportFacts(iot_job_id=job_id, cancelled_job_ids=cancelled),
     )
     logger.info("rolled out", extra={"export_id": record.export_id, "job_id": job_id, "cancelled": cancelled})
     updated = deps.exports.get(record.export_id)
     assert updated is not None
     return updated
+
+
+def _claim(record: ExportRecord, deps: ExportDeps, key: str, job_id: str, sequence: int) -> Channel:
+    """This export's hold on the channel (claimed now, or by an earlier attempt), with the job it
+    took over; ExportError ``superseded`` when a newer version holds it."""
+    current = deps.exports.channel(key)
+    if current is not None and current.export_id == record.export_id:
+        return current  # claimed by an attempt that died later: its previous job is recorded there
+    if current is not None and current.sequence > sequence:
+        deps.fleet.cancel_job(job_id, "a newer version holds these targets")  # ours, if a try made it
+        raise _superseded(record, current)
+    mine = Channel(key, job_id, record.export_id, sequence, current.job_id if current else None)
+    if not deps.exports.claim_channel(mine):
+        newer = deps.exports.channel(key)
+        deps.fleet.cancel_job(job_id, "a newer version holds these targets")
+        raise _superseded(record, newer)
+    return mine
+
+
+def _ensure_job(record: ExportRecord, deps: ExportDeps, job_id: str) -> None:
+    """Describe-or-create: the job id derives from the export id, so an existing one is ours."""
+    if deps.fleet.describe_job(job_id) is not None:
+        return
+    facts = record.facts
+    document = job_document(
+        record,
+        region=deps.region,
+        bucket=deps.bucket,
+        manifest_sha256=facts.manifest_sha256 or "",
+        manifest_size=facts.manifest_size or 0,
+        blobs=facts.blobs or {},
+    )
+    request = job_request(
+        record,
+        job_id=job_id,
+        document=document,
+        region=deps.region,
+        account_id=deps.account_id,
+        presign_role_arn=deps.presign_role_arn,
+    )
+    try:
+        deps.fleet.create_job(request)
+    except FleetError as error:
+        # A stale describe: our own job, made by an attempt that crashed right after CreateJob.
+        if error.code != "ResourceAlreadyExistsException" or deps.fleet.describe_job(job_id) is None:
+            raise
 
 
 def _superseded(record: ExportRecord, newer: Channel | None) -> ExportError:

@@ -280,8 +280,9 @@ class EdgeExportRequested(EventData):
     golden_uri: str | None = None
     name: str | None = None
     targets: list[str] = Field(min_length=1)
-    profiles: list[str] = Field(default_factory=lambda: ["linux-x86_64"])
-    quantize: Literal["int8", "none"] = "int8"
+    # Empty / absent: the run's job.json edge section says, else linux-x86_64 and int8.
+    profiles: list[str] = Field(default_factory=list)
+    quantize: Literal["int8", "none"] | None = None
     # Overrides of the spec's edge.fidelity / edge.rollout fields (camelCase); unknown keys are refused.
     fidelity: dict[str, Any] = Field(default_factory=dict)
     rollout: dict[str, Any] = Field(default_factory=dict)

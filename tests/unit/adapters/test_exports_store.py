@@ -98,19 +98,7 @@ def test_failed_is_reachable_and_terminal(store: ExportStore, start: ExportStatu
     assert found.facts.error_code == "superseded"  # a refused advance sets no facts
 
 
-def _xfail_on_dynamo(store: ExportStore, request: pytest.FixtureRequest, reason: str) -> None:
-    if isinstance(store, DynamoExportStore):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-def test_advance_back_to_requested_is_refused(store: ExportStore, request: pytest.FixtureRequest) -> None:
-    _xfail_on_dynamo(
-        store,
-        request,
-        "BUG: DynamoExportStore.advance(..., REQUESTED) builds the condition '#s IN ()' (no status ranks "
-        "below REQUESTED), which DynamoDB rejects as invalid syntax (moto: ValueError 'Bad IN expression'), "
-        "so it raises instead of returning False like InMemoryExportStore",
-    )
+def test_advance_back_to_requested_is_refused(store: ExportStore) -> None:
     store.create(record())
     store.advance("ex-1", ExportStatus.PACKAGED)
     assert store.advance("ex-1", ExportStatus.REQUESTED) is False
@@ -161,15 +149,7 @@ def test_mark_published(store: ExportStore) -> None:
     assert found is not None and found.published is True and found.status is ExportStatus.FAILED
 
 
-def test_mark_published_of_a_missing_export_raises_export_not_found(
-    store: ExportStore, request: pytest.FixtureRequest
-) -> None:
-    _xfail_on_dynamo(
-        store,
-        request,
-        "BUG (contract): DynamoExportStore.mark_published of a missing export raises botocore's "
-        "ConditionalCheckFailedException ClientError; InMemoryExportStore raises ExportNotFoundError",
-    )
+def test_mark_published_of_a_missing_export_raises_export_not_found(store: ExportStore) -> None:
     with pytest.raises(ExportNotFoundError):
         store.mark_published("ex-missing")
 

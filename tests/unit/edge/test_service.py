@@ -635,7 +635,7 @@ def test_a_second_version_for_the_same_channel_cancels_the_first_job(world: Worl
     assert world.fleet.jobs["tailor-ex-v-a"].status == "CANCELED"
     assert world.fleet.jobs["tailor-ex-v-b"].status == "IN_PROGRESS"
     key = channel_key("intent", ["thinggroup/kiosks", "thing/k-9"])
-    assert world.exports.channel(key) == Channel(key, "tailor-ex-v-b", "ex-v-b", 2)
+    assert world.exports.channel(key) == Channel(key, "tailor-ex-v-b", "ex-v-b", 2, "tailor-ex-v-a")
     assert world.record("ex-v-b").facts.cancelled_job_ids == ["tailor-ex-v-a"]
 
 
@@ -681,16 +681,10 @@ def test_a_late_older_version_is_superseded_and_creates_no_job(world: World) -> 
     assert failed["details"] == {"sequence": 1, "newerSequence": 2}
     assert "tailor-ex-old" not in world.fleet.jobs and world.fleet.cancelled == []
     key = channel_key("intent", ["thinggroup/kiosks"])
-    assert world.exports.channel(key) == Channel(key, "tailor-ex-new", "ex-new", 2)
+    assert world.exports.channel(key) == Channel(key, "tailor-ex-new", "ex-new", 2, "tailor-ex-old")
     assert world.record("ex-old").status is ExportStatus.FAILED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _roll_out raises `superseded` before touching the fleet, so an older export whose "
-    "CreateJob succeeded before a crash (job live, channel never claimed) leaves that job IN_PROGRESS "
-    "next to the newer one: devices can still receive the older version after the newer",
-)
 def test_a_superseded_export_whose_job_was_already_created_cancels_it(world: World) -> None:
     real = world.fleet.create_job
     died: list[str] = []
@@ -745,17 +739,12 @@ def test_a_crash_before_published_resumes_on_its_own_channel(world: World) -> No
     assert len(world.fleet.requests) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reporting): the cancelled job ids are only recorded with PUBLISHED; after a crash "
-    "between claim_channel and advance(PUBLISHED) the channel already names this export, so the retry "
-    "publishes cancelledJobIds=[] although this export cancelled the previous job",
-)
 def test_a_crash_before_published_still_reports_the_cancelled_job(world: World) -> None:
     assert _crash_before_published(world)["cancelledJobIds"] == ["tailor-ex-v-a"]
 
 
-def test_a_newer_claim_between_create_and_claim_cancels_our_job(world: World) -> None:
+def test_a_newer_claim_before_ours_means_no_job_of_ours(world: World) -> None:
+    # The channel is claimed before the job is created: losing the claim race creates nothing.
     key = channel_key("intent", ["thinggroup/kiosks"])
     real = world.exports.claim_channel
 
@@ -768,8 +757,25 @@ def test_a_newer_claim_between_create_and_claim_cancels_our_job(world: World) ->
     assert result.outcome is Outcome.FAILED
     (failed,) = world.events("EdgeExportFailed")
     assert failed["errorCode"] == "superseded" and failed["details"] == {"sequence": 1, "newerSequence": 9}
-    assert world.fleet.jobs["tailor-ex-raced"].status == "CANCELED"
+    assert "tailor-ex-raced" not in world.fleet.jobs
     assert world.exports.channel(key) == Channel(key, "tailor-ex-newer", "ex-newer", 9)
+
+
+def test_a_newer_claim_while_our_job_is_created_cancels_our_job(world: World) -> None:
+    key = channel_key("intent", ["thinggroup/kiosks"])
+    real = world.fleet.create_job
+
+    def newer_meanwhile(request: JobRequest) -> FleetJob:
+        job = real(request)
+        world.exports.channels[key] = Channel(key, "tailor-ex-newer", "ex-newer", 9, request.job_id)
+        return job
+
+    world.fleet.create_job = newer_meanwhile  # type: ignore[method-assign]
+    result = world.request(export_id="raced", name="intent")
+    assert result.outcome is Outcome.FAILED
+    (failed,) = world.events("EdgeExportFailed")
+    assert failed["errorCode"] == "superseded"
+    assert world.fleet.jobs["tailor-ex-raced"].status == "CANCELED"
 
 
 # -- (6) findings --------------------------------------------------------------------------------------
@@ -972,12 +978,6 @@ def test_job_completed_exports_the_model_beside_job_json_with_the_real_packager(
     assert len(world.bus.entries) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: plan_for_run takes request.profiles whenever it is non-empty, and EdgeExportRequested "
-    "defaults it to ['linux-x86_64'], so `tailor export --run R` without --profile (the CLI then omits "
-    "profiles) ignores the run's job.json edge.profiles",
-)
 def test_a_run_request_without_profiles_keeps_the_job_json_profiles(world: World) -> None:
     edge = {"model": "student.onnx", "targets": ["thinggroup/kiosks"], "profiles": ["linux-aarch64"]}
     recorded = world.objects.put_bytes(DATA, "datasets/support/job.json", _job_json(**edge))
