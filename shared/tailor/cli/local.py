@@ -64,7 +64,8 @@ def up(
         typer.Option(
             "--env-file",
             metavar="PATH",
-            help="also write the export lines to PATH (`source PATH` in another shell)",
+            help="also write the export lines to PATH (`source PATH` in another shell; `--local` reads "
+            "it). Default: .tailor/local.env here, or $TAILOR_LOCAL_ENV_FILE",
             show_default=False,
         ),
     ] = None,
@@ -138,9 +139,12 @@ def up(
     """
     from rich.console import Console
 
+    from tailor.cli.target import local_env_file
     from tailor.local.bedrock_sim import SimulatorConfig
     from tailor.local.stack import LocalStack
 
+    default_env_file = env_file is None
+    env_file = env_file or local_env_file()  # where `--local` looks
     if port and not _port_free(port):
         sys.stderr.write(f"error: port {port} on 127.0.0.1 is in use: pass another --port, or 0 for any\n")
         raise typer.Exit(2)
@@ -200,6 +204,8 @@ def up(
                 f"{function_id}: {stats.invocations} invocation(s), {stats.succeeded} record(s) ok, "
                 f"{stats.failed} failed"
             )
+    if default_env_file:  # a stale default file would point `--local` at a stack that is gone
+        env_file.unlink(missing_ok=True)
     console.print("Local stack stopped; its state is gone.")
 
 

@@ -1,10 +1,12 @@
-"""Which Tailor stack a CLI command talks to: a deployed stack (``--stack NAME``: its outputs) or
-the environment (what ``tailor local up`` prints, or what a Lambda has)."""
+"""Which Tailor stack a CLI command talks to: a deployed stack (``--stack NAME``: its outputs), the
+embedded local stack (``--local``: the env file ``tailor local up`` writes) or the environment (what
+``tailor local up`` prints, or what a Lambda has)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import typer
 
@@ -16,6 +18,14 @@ STACK_OPTION = typer.Option(
     help="Deployed stack name (its outputs name the buckets and table). Default: the environment "
     "variables DATA_BUCKET, ARTIFACTS_BUCKET, RUNS_TABLE (as `tailor local up` prints them).",
     show_default=False,
+)
+#: Where ``tailor local up`` writes its environment by default, and where ``--local`` reads it.
+DEFAULT_LOCAL_ENV_FILE = Path(".tailor") / "local.env"
+LOCAL_ENV_FILE_VARIABLE = "TAILOR_LOCAL_ENV_FILE"
+LOCAL_OPTION = typer.Option(
+    "--local",
+    help=f"Talk to the local stack of `tailor local up`: read the environment it writes to "
+    f"{DEFAULT_LOCAL_ENV_FILE} (or to ${LOCAL_ENV_FILE_VARIABLE}).",
 )
 REGION_OPTION = typer.Option(
     "--region",
@@ -68,7 +78,52 @@ def use_region(region: str | None) -> None:
     reset_clients()
 
 
-def resolve_target(stack: str | None, region: str | None = None) -> StackTarget:
+def local_env_file() -> Path:
+    """The local stack's env file: ``$TAILOR_LOCAL_ENV_FILE``, else ``.tailor/local.env`` here."""
+    return Path(os.environ.get(LOCAL_ENV_FILE_VARIABLE) or DEFAULT_LOCAL_ENV_FILE)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``export NAME=value`` lines of an env file, as ``tailor local up`` writes them
+    (``NAME=value`` and quoted values too; comments and other lines are skipped)."""
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        name, equals, value = raw.strip().removeprefix("export ").partition("=")
+        if not equals or not name.strip().isidentifier():
+            continue
+        value = value.strip()
+        if len(value) > 1 and value[0] == value[-1] and value[0] in ("'", '"'):
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def use_local_env() -> Path:
+    """Point this process (environment variables and boto3 clients) at the local stack whose env
+    file ``local_env_file()`` names. TargetError when there is none."""
+    path = local_env_file()
+    if not path.is_file():
+        raise TargetError(
+            f"no local stack environment at {path}: start one with `tailor local up` (it writes that "
+            f"file), or set {LOCAL_ENV_FILE_VARIABLE} to the file `tailor local up --env-file` wrote"
+        )
+    values = read_env_file(path)
+    if not values.get("AWS_ENDPOINT_URL"):
+        raise TargetError(f"{path} names no AWS_ENDPOINT_URL: is it a `tailor local up` env file?")
+    from tailor.adapters.aws import reset_clients
+
+    os.environ.update(values)
+    reset_clients()
+    return path
+
+
+def resolve_target(stack: str | None, region: str | None = None, *, local: bool = False) -> StackTarget:
+    if local:
+        if stack:
+            raise TargetError("--local and --stack (or TAILOR_STACK) name two stacks: pass one of them")
+        path = use_local_env()
+        target = resolve_target(None, region)
+        return replace(target, description=f"local stack ({path}): s3://{target.data_bucket}")
     use_region(region)
     if stack:
         from tailor.adapters.stack import StackAccessError, StackNotFoundError, stack_outputs
@@ -102,14 +157,14 @@ def resolve_target(stack: str | None, region: str | None = None) -> StackTarget:
     )
 
 
-def target_or_exit(stack: str | None, region: str | None = None) -> StackTarget:
+def target_or_exit(stack: str | None, region: str | None = None, *, local: bool = False) -> StackTarget:
     """``resolve_target`` for a command: a stack or region problem is one line and exit 2."""
     import sys
 
     import typer
 
     try:
-        return resolve_target(stack, region)
+        return resolve_target(stack, region, local=local)
     except TargetError as error:
         sys.stderr.write(f"error: {error}\n")
         raise typer.Exit(2) from None
