@@ -1,83 +1,105 @@
-"""``tailor local demo`` end to end, in-process: the story the README promises must happen."""
+"""``tailor local demo`` end to end, in-process: the story the README promises must happen — four
+sample datasets from upload to a deployed model's answer and a device fleet, on the local stack."""
 
 from __future__ import annotations
 
 import io
+import re
 
+import orjson
 import pytest
 
 pytestmark = pytest.mark.e2e
 
-
-def test_the_demo_tells_the_story() -> None:
-    from rich.console import Console
-
-    from tailor.local.demo import BROKEN_LINES, BROKEN_NAME, GOOD_NAME, run_demo
-
-    out = io.StringIO()
-    result = run_demo(Console(file=out, width=160, color_system=None))
-    text = out.getvalue()
-
-    failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.ok]
-    assert result.ok, "\n".join(failed) + "\n\n" + text
-
-    by_type = {e["detail-type"]: e for e in result.events}
-    assert set(by_type) == {"DatasetValidated", "DatasetRejected", "JobSubmitted"}
-    assert (
-        f"datasets/{GOOD_NAME}/job.json"
-        in by_type["DatasetValidated"]["detail"]["data"]["dataset"]["triggerUri"]
-    )
-    rejected = by_type["DatasetRejected"]["detail"]["data"]
-    assert f"datasets/{BROKEN_NAME}/job.json" in rejected["dataset"]["triggerUri"]
-    assert {(e["line"], e["code"]) for e in rejected["errors"]} >= set(BROKEN_LINES.items())
-    assert all(e["file"] for e in rejected["errors"])
-
-    assert sorted(r["status"] for r in result.runs) == ["REJECTED", "SUBMITTED"]
-    submitted = by_type["JobSubmitted"]["detail"]["data"]
-    assert submitted["runId"] == by_type["DatasetValidated"]["detail"]["data"]["runId"]
-    assert len(result.reports) == 2
-
-    for words in (
-        "EMULATED",
-        "SIMULATED  Bedrock deployments and runtime",
-        "NOT AVAILABLE LOCALLY",
-        "Bedrock model customization: no simulator yet",
+STORY = {
+    "support-bot": ["DatasetValidated", "JobSubmitted", "JobStatusChanged", "JobCompleted", "ModelDeployed"],
+    "support-distill": [
         "DatasetValidated",
-        "DatasetRejected",
-        "json_invalid",
-        "role_order",
-    ):
-        assert words in text
-    assert "The story happened." in text
+        "JobSubmitted",
+        "JobStatusChanged",
+        "JobCompleted",
+        "EdgePackagePublished",
+    ],
+    "support-cpt": ["DatasetValidated", "JobSubmissionFailed"],
+    "support-broken": ["DatasetRejected"],
+}
+
+
+def test_the_demo_json_lines_tell_the_story() -> None:
+    """``--json``: every bus event as received, each device outcome, and a last summary line."""
+    from typer.testing import CliRunner
+
+    from tailor.cli.local import local_app
+
+    result = CliRunner().invoke(local_app, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [orjson.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert {line["kind"] for line in lines} == {"event", "device", "summary"}
+    assert lines[-1]["kind"] == "summary" and lines[-1]["ok"] is True
+    summary = lines[-1]
+    assert set(summary["runs"]) == set(STORY)
+    assert all(check["ok"] for check in summary["checks"]), summary["checks"]
+
+    events = [line["event"] for line in lines if line["kind"] == "event"]
+    assert all(e["source"].startswith("tailor.") and e["detail"]["metadata"]["eventId"] for e in events)
+    run_of = {run: name for name, run in summary["runs"].items()}
+    seen: dict[str, list[str]] = {name: [] for name in STORY}
+    for event in events:
+        run = event["detail"]["data"].get("runId") or event["detail"]["metadata"].get("runId")
+        seen[run_of[run]].append(event["detail-type"])
+    for name, expected in STORY.items():
+        # In order, each once, except the status changes (InProgress, then Completed).
+        deduped = [t for i, t in enumerate(seen[name]) if i == 0 or seen[name][i - 1] != t]
+        assert deduped == expected, (name, seen[name])
+    assert seen["support-bot"].count("JobStatusChanged") == 2
+
+    by_type = {e["detail-type"]: e["detail"]["data"] for e in events}
+    refused = by_type["JobSubmissionFailed"]
+    assert refused["errorCode"] == "technique_not_on_bedrock" and "HyperPod" in refused["hint"]
+    rejected = by_type["DatasetRejected"]
+    assert {(e["line"], e["code"]) for e in rejected["errors"]} >= {
+        (2, "json_invalid"),
+        (4, "role_order"),
+        (5, "reserved_token"),
+    }
+    published = by_type["EdgePackagePublished"]
+    assert (
+        published["fidelity"]["passed"]
+        and published["sizes"]["modelBytes"] < published["sizes"]["sourceBytes"]
+    )
+
+    devices = [line for line in lines if line["kind"] == "device"]
+    assert {(d["profile"], d["status"]) for d in devices} == {
+        ("linux-x86_64", "SUCCEEDED"),
+        ("linux-aarch64", "REJECTED"),
+    }
+    assert all(d["version"] == published["version"] for d in devices if d["status"] == "SUCCEEDED")
+    assert summary["answer"]["simulated"] is True and summary["answer"]["text"]
 
 
 def test_the_demo_reads_well_at_80_columns() -> None:
-    """No S3 location or run id is broken across lines, no line is wider than the terminal."""
+    """Every line fits 80 columns; run ids are printed whole; SIMULATED parts say so."""
     from rich.console import Console
 
     from tailor.local.demo import run_demo
 
     out = io.StringIO()
     result = run_demo(Console(file=out, width=80, color_system=None))
-    assert result.ok
-    lines = out.getvalue().splitlines()
+    text = out.getvalue()
+    assert result.ok, "\n".join(f"{c.what}: {c.detail}" for c in result.checks if not c.ok) + "\n" + text
+    lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines), "\n".join(line for line in lines if len(line) > 80)
-    text = "\n".join(lines)
-    keys = [uri.split("/", 3)[3] for uri in result.reports]
-    keys += [
-        e["detail"]["data"]["dataset"]["triggerUri"].split("/", 3)[3]
-        for e in result.events
-        if "dataset" in e["detail"]["data"]
-    ]
-    run_ids = [str(r["runId"]) for r in result.runs]
-    for whole in keys + run_ids:
-        assert whole in text, f"{whole} is not printed whole (cut across lines?):\n{text}"
-
-
-def test_the_demo_command_exits_zero() -> None:
-    from typer.testing import CliRunner
-
-    from tailor.cli.local import local_app
-
-    result = CliRunner().invoke(local_app, ["demo"])
-    assert result.exit_code == 0, result.output
+    for words in (
+        "Bedrock training: SIMULATED",
+        "IoT Jobs data plane: SIMULATED",
+        "JobCompleted",
+        "EdgePackagePublished",
+        "SUCCEEDED linux-x86_64",
+        "REJECTED linux-aarch64",
+        "HyperPod",
+        "json_invalid",
+        "The story happened",
+    ):
+        assert words in text, words
+    assert re.search(r"JobCompleted\s+completed, loss \d\.\d{3} [▁▂▃▄▅▆▇█]+", text), text
+    assert "simulated" in text.lower()

@@ -253,11 +253,14 @@ def demo(
         float,
         typer.Option("--timeout", metavar="SECONDS", help="seconds to wait for the stack to become idle"),
     ] = 60.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines: every bus event, each device outcome, a summary")
+    ] = False,
 ) -> None:
-    """Upload a good and a broken dataset to a fresh local stack and show what happens."""
+    """The whole story on a fresh local stack: four sample datasets from upload to devices."""
     from rich.console import Console
 
     from tailor.local.demo import run_demo
 
-    result = run_demo(Console(), template=template, time_scale=time_scale, timeout=timeout)
+    result = run_demo(Console(), template=template, time_scale=time_scale, timeout=timeout, as_json=as_json)
     raise typer.Exit(0 if result.ok else 1)
