@@ -20,6 +20,7 @@ events, the device outcomes and the summary as JSON lines instead of the timelin
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from tailor.local.devices import DeviceOutcome, DeviceSimulator
     from tailor.local.stack import LocalStack
 
-__all__ = ["BROKEN_LINES", "DATASETS", "DemoResult", "run_demo", "samples_dir"]
+__all__ = ["BROKEN_LINES", "DATASETS", "DemoResult", "good_dataset", "job_spec", "run_demo", "samples_dir"]
 
 FT, DISTILL, CPT, BROKEN = "support-bot", "support-distill", "support-cpt", "support-broken"
 DATASETS = (FT, DISTILL, CPT, BROKEN)
@@ -52,6 +53,22 @@ def samples_dir() -> Path:
         if (candidate / FT / "job.json").is_file():
             return candidate
     raise FileNotFoundError("samples/demo not found: run the demo from a checkout of the repository")
+
+
+def good_dataset() -> bytes:
+    """The support-bot training set: valid multi-turn records (for tests that need a real dataset)."""
+    return (samples_dir() / FT / "train.jsonl").read_bytes()
+
+
+def job_spec() -> bytes:
+    """A minimal fine-tuning job.json for ``good_dataset()`` (no validation file, no deployment)."""
+    spec = {
+        "specVersion": "1",
+        "technique": "fine-tuning",
+        "baseModel": "nova-lite",
+        "training": "train.jsonl",
+    }
+    return json.dumps(spec).encode() + b"\n"
 
 
 @dataclass
