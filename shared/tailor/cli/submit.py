@@ -232,7 +232,7 @@ def _validate(dataset: DatasetFolder, folder: PreparedFolder, console: Console) 
         validation=DatasetSource.local(shown[1]) if len(shown) > 1 else None,
     )
     if not report.valid:
-        what = folder.show(folder.path) if folder.path not in folder.shown else str(shown[0])
+        what = shown[0] if folder.shown else folder.path  # the file given, or the folder
         console.print(f"[red]not uploaded[/]: dataset rejected, {what} is invalid ({report.records} records)")
         for issue in report.errors[:10]:
             line = f":{issue.line}" if issue.line else ""
