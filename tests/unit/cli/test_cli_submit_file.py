@@ -309,6 +309,55 @@ def test_local_without_a_local_stack_says_how_to_start_one(clean_env: Path) -> N
     assert result.exit_code == 2 and "tailor local up" in result.stderr
 
 
+class _FakeStack:
+    """What `tailor local up` uses of a LocalStack; serving stops at once (as Ctrl-C would)."""
+
+    startup_seconds = 0.1
+    seen_env_file: bool | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.dispatcher = type("D", (), {"stats": {}})()
+
+    def __enter__(self) -> _FakeStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def summary(self) -> Any:
+        return type("S", (), {"short": lambda self: []})()
+
+    def client_env(self) -> dict[str, str]:
+        return dict(_LOCAL)
+
+    def env_value(self, name: str) -> str:
+        from tailor.local.stack import LocalStackError
+
+        raise LocalStackError(name)
+
+    def serve(self, **kwargs: Any) -> None:
+        _FakeStack.seen_env_file = (Path(".tailor") / "local.env").is_file()
+        raise KeyboardInterrupt
+
+
+def test_local_up_writes_the_default_env_file_while_it_runs(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setattr("tailor.local.stack.LocalStack", _FakeStack)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # keep pytest's SIGTERM handler
+    result = CliRunner().invoke(app, ["local", "up", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert _FakeStack.seen_env_file is True  # `--local` finds it while the stack runs
+    assert not (clean_env / ".tailor" / "local.env").exists()  # and no stale file after it stopped
+
+    kept = clean_env / "mine.env"
+    result = CliRunner().invoke(app, ["local", "up", "--quiet", "--env-file", str(kept)])
+    assert result.exit_code == 0, result.output
+    assert _FakeStack.seen_env_file is False and kept.is_file()  # an explicit --env-file stays
+
+
 # -- uploads: multipart, a bar on a terminal only -----------------------------------------------------
 
 
