@@ -2,7 +2,7 @@
 
 - every ```json block in README.md and docs/*.md parses (a block that is intentionally partial opts
   out with a first line ``// not-json``);
-- every event pattern or event shown (JSON with "source" / "detail-type") names only sources and
+- every event pattern or event shown (JSON or YAML with "source" / "detail-type") names only sources and
   detail-types that exist (``tailor.events.constants``: ``Source``, ``DetailType`` and the AWS events
   Tailor consumes);
 - every ```yaml block parses with a SafeLoader that accepts CloudFormation tags (``!Ref``, ``!Sub``…);
@@ -187,6 +187,15 @@ def test_yaml_blocks_parse(block: Block) -> None:
         _load_yaml(block.text)
     except Exception as error:
         pytest.fail(f"{block.where}: not YAML (CloudFormation tags allowed): {error}")
+
+
+@pytest.mark.parametrize("block", _params(YAML_BLOCKS))
+def test_yaml_event_patterns_use_real_sources_and_detail_types(block: Block) -> None:
+    try:
+        value = _load_yaml(block.text)
+    except Exception:
+        pytest.skip("not YAML: test_yaml_blocks_parse reports it")
+    assert _unknown_names(value) == [], f"{block.where}: not in tailor.events.constants"
 
 
 def test_the_yaml_loader_takes_cloudformation_tags() -> None:
