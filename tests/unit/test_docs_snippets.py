@@ -7,7 +7,9 @@
   Tailor consumes);
 - every ```yaml block parses with a SafeLoader that accepts CloudFormation tags (``!Ref``, ``!Sub``…);
 - every ``tailor <command>`` in docs/cli.md's first table is a registered command of the typer app;
-- docs/deploy.md documents every template Parameter, and every Parameter and Output it names exists.
+- docs/deploy.md documents every template Parameter, and every Parameter and Output it names exists;
+- the relative links of the newcomer docs (quickstart, deploy, troubleshooting) reach a file, and
+  their #anchors a heading.
 """
 
 from __future__ import annotations
@@ -333,3 +335,36 @@ def test_deploy_md_counts_the_alarms(template: dict[str, Any], deploy_md: str) -
     assert f"{len(alarms)} CloudWatch alarms" in costs
     for alarm in alarms:
         assert f"`{alarm}`" in deploy_md, f"docs/deploy.md does not name the alarm {alarm}"
+
+
+# -- links of the newcomer docs --------------------------------------------------------------------------
+
+NEWCOMER_DOCS = ["quickstart.md", "deploy.md", "troubleshooting.md"]
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading ids: lower-cased, punctuation dropped, spaces to hyphens."""
+    anchors = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^#{1,6} (.+)$", line)
+        if heading:
+            text = heading[1].strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", text).replace(" ", "-"))
+    return anchors
+
+
+@pytest.mark.parametrize("name", NEWCOMER_DOCS)
+def test_newcomer_doc_links_resolve(name: str) -> None:
+    path = DOCS / name
+    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"^[a-z]+:", target):
+            continue  # https:, mailto:
+        file_part, _, anchor = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        exists = linked.exists()
+        missing_anchor = exists and bool(anchor) and linked.suffix == ".md" and anchor not in _anchors(linked)
+        if not exists or missing_anchor:
+            broken.append(target)
+    assert broken == [], f"docs/{name}: links that reach no file or heading"
