@@ -9,11 +9,9 @@ dispatcher thread swaps sys.stdout/sys.stderr while a function runs, which would
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -25,6 +23,9 @@ from tailor.local.deployments_sim import DeploymentConfig
 from tailor.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
+
+# The `tailor_cli` fixture (tests/integration/conftest.py): the CLI in its own process.
+TailorCli = Callable[..., subprocess.CompletedProcess[str]]
 
 WAIT = ["--wait", "--local", "--interval", "0.1", "--timeout", "60"]
 
@@ -60,23 +61,18 @@ def stack() -> Iterator[LocalStack]:
 
 
 @pytest.fixture
+def tailor(tailor_cli: TailorCli) -> TailorCli:
+    return tailor_cli
+
+
+@pytest.fixture
 def workdir(stack: LocalStack, tmp_path: Path) -> Path:
     """A working directory with the env file `tailor local up` writes there."""
     write_env_file(tmp_path / ".tailor" / "local.env", stack.client_env())
     return tmp_path
 
 
-def tailor(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``tailor ARGS`` in ``workdir``; no stack in its environment but ``env`` (``--local`` finds one)."""
-    hidden = ("AWS_ENDPOINT_URL", "DATA_BUCKET", "ARTIFACTS_BUCKET", "RUNS_TABLE", "TAILOR_STACK")
-    clean = {k: v for k, v in os.environ.items() if k not in hidden and not k.startswith("TAILOR_")}
-    command = [sys.executable, "-m", "tailor.cli.main", *args]
-    return subprocess.run(
-        command, cwd=workdir, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=120
-    )
-
-
-def test_a_good_file_completes(workdir: Path) -> None:
+def test_a_good_file_completes(workdir: Path, tailor: TailorCli) -> None:
     train = data_file(workdir / "returns.jsonl")
     result = tailor(
         workdir, "submit", str(train), "--technique", "fine-tuning", "--model", "nova-lite", *WAIT
@@ -91,7 +87,7 @@ def test_a_good_file_completes(workdir: Path) -> None:
     assert "already submitted" in again.stderr and again.stdout.strip() == run_id
 
 
-def test_a_broken_file_is_rejected_with_its_first_error(workdir: Path) -> None:
+def test_a_broken_file_is_rejected_with_its_first_error(workdir: Path, tailor: TailorCli) -> None:
     train = data_file(workdir / "broken.jsonl", broken_at=9)
     flags = [str(train), "--technique", "fine-tuning", "--model", "nova-lite"]
     refused = tailor(workdir, "submit", *flags, *WAIT)  # local validation: nothing uploaded
@@ -104,7 +100,9 @@ def test_a_broken_file_is_rejected_with_its_first_error(workdir: Path) -> None:
     assert "train.jsonl:10 role_order" in rejected.stderr
 
 
-def test_deploy_waits_until_the_deployment_is_active(stack: LocalStack, workdir: Path) -> None:
+def test_deploy_waits_until_the_deployment_is_active(
+    stack: LocalStack, workdir: Path, tailor: TailorCli
+) -> None:
     train = data_file(workdir / "deployed.jsonl", 14)
     result = tailor(
         workdir, "submit", str(train), "--technique", "fine-tuning", "--model", "nova-lite", "--deploy", *WAIT
@@ -115,4 +113,5 @@ def test_deploy_waits_until_the_deployment_is_active(stack: LocalStack, workdir:
     assert arn.startswith("arn:aws:bedrock:") and "deployment" in arn
 
     shown = tailor(workdir, "status", run_id, "--json", env=stack.client_env())  # status: the environment
+    assert shown.returncode == 0, shown.stderr
     assert orjson.loads(shown.stdout)["run"]["facts"]["deploymentStatus"] == "Active"

@@ -7,8 +7,9 @@ edge export function (real onnx/onnxruntime) → a KMS-signed bundle in S3 and o
 from __future__ import annotations
 
 import base64
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -239,44 +240,49 @@ def test_a_completed_run_with_an_edge_section_is_exported(
     assert manifest.golden.source == "generated"
 
 
-def test_tailor_export_wait_json_prints_the_outcome(stack: LocalStack) -> None:
+def test_tailor_export_wait_json_prints_the_outcome(
+    stack: LocalStack, tmp_path: Path, tailor_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     import threading
-
-    from typer.testing import CliRunner
-
-    from tailor.cli.main import app
 
     bucket = stack.env_value("DATA_BUCKET")
     stop = threading.Event()
     server = threading.Thread(target=stack.serve, args=(stop,), kwargs={"schedules": False}, daemon=True)
     server.start()
+    env = stack.client_env()
     try:
-        args = [
+        model = ["--model", f"s3://{bucket}/models/intent/model.onnx", "--targets", "thinggroup/kiosks"]
+        result = tailor_cli(
+            tmp_path,
+            "export",
+            *model,
+            "--name",
+            "cli-intent",
+            "--wait",
+            "--json",
+            "--interval",
+            "0.2",
+            env=env,
+        )
+        missing = tailor_cli(
+            tmp_path,
             "export",
             "--model",
-            f"s3://{bucket}/models/intent/model.onnx",
+            f"s3://{bucket}/models/none/model.onnx",
             "--targets",
             "thinggroup/kiosks",
-        ]
-        result = CliRunner().invoke(
-            app,
-            [*args, "--name", "cli-intent", "--wait", "--json", "--interval", "0.2", "--timeout", "120"],
-            env=stack.client_env(),
+            env=env,
         )
-        missing = CliRunner().invoke(
-            app,
-            ["export", "--model", f"s3://{bucket}/models/none/model.onnx", "--targets", "thinggroup/kiosks"],
-            env=stack.client_env(),
-        )
-        usage = CliRunner().invoke(app, ["export", "--model", "model.onnx", "--targets", "kiosks"])
+        usage = tailor_cli(tmp_path, "export", "--model", "model.onnx", "--targets", "kiosks", env=env)
     finally:
         stop.set()
         server.join(timeout=30)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     data = orjson.loads(result.stdout.strip().splitlines()[-1])
     assert data["name"] == "cli-intent" and data["exportId"].startswith("ex-") and data["iotJobIds"]
-    assert missing.exit_code == 1 and "does not exist: upload the model first" in missing.stderr
-    assert usage.exit_code == 2 and "is not an s3:// URI" in usage.stderr
+    assert "ex-" in result.stderr and "PUBLISHED" in result.stderr  # the record's progress
+    assert missing.returncode == 1 and "does not exist: upload the model first" in missing.stderr
+    assert usage.returncode == 2 and "is not an s3:// URI" in usage.stderr
 
 
 def test_a_simulated_fleet_installs_rejects_and_refuses_a_tampered_bundle(
