@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
     from tailor.cli.watch import RunReader
@@ -63,6 +63,7 @@ def deploy(
         ),
     ] = 5.0,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Deploy a completed run's custom model on demand (billed per token; see docs/deployment.md)."""
@@ -70,7 +71,7 @@ def deploy(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import bus_or_exit, target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     bus_name = bus_or_exit(target, "to put the request on")
     runs = DynamoRunStore(target.runs_table)
     try:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
     from tailor.adapters.tail import BusTail
@@ -40,13 +40,14 @@ def events(
         ),
     ] = 5.0,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Print the Tailor bus's events as they happen, through a temporary rule and queue."""
     from tailor.adapters.tail import TailCleanupError, bus_tail
     from tailor.cli.target import bus_or_exit, target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     bus_name = bus_or_exit(target, "to tail")
     emit = _json_line if json_output else _text_line
     try:

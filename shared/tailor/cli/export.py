@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
     from tailor.adapters.exports import ExportStore
@@ -82,6 +82,7 @@ def export(
         typer.Option("--interval", metavar="SECONDS", help="With --wait: seconds between reads.", min=0.1),
     ] = 3.0,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Quantize, check, sign and roll out a compact ONNX model to devices (an IoT Job; docs/edge.md)."""
@@ -93,7 +94,7 @@ def export(
     from tailor.events.envelope import new_detail
 
     request = _request(model, run, _split(targets), _split(profiles), name, golden, no_quantize)
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     bus_name = bus_or_exit(target, "to put the export request on")
     if request.model_uri:
         request = request.model_copy(update={"model_version": _pinned_version(request.model_uri)})

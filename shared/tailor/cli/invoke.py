@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
     from tailor.adapters.deployments import Answer, ModelRuntime
@@ -38,6 +38,7 @@ def invoke(
         bool, typer.Option("--json", help="Print text, inputTokens, outputTokens, modelId, simulated.")
     ] = False,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Ask a run's deployed model (Converse with the deployment ARN as modelId)."""
@@ -45,7 +46,7 @@ def invoke(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     try:
         model_id, answer = ask(
             DynamoRunStore(target.runs_table), BedrockRuntime(), run, prompt, system, where=target.runs_table

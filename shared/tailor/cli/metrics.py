@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
     from tailor.events.models import LossMetrics
@@ -39,6 +39,7 @@ def metrics(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the recorded metrics as JSON.")] = False,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Show a run's training and validation loss: summary and chart, JSON, or a PNG."""
@@ -47,7 +48,7 @@ def metrics(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     record = DynamoRunStore(target.runs_table).get(run)
     if record is None:
         sys.stderr.write(f"error: no run {run!r} in {target.runs_table}\n")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 from tailor.jobs.state import RunStatus
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def status(
         str | None, typer.Argument(metavar="RUN", help="A run id; omit to list recent runs.")
     ] = None,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
     limit: Annotated[
         int, typer.Option("--limit", metavar="N", help="How many recent runs to list.", min=1)
@@ -46,7 +47,7 @@ def status(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     runs = DynamoRunStore(target.runs_table)
     if run is None:
         records = runs.list_recent(limit)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 from tailor.jobs.state import RunStatus
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class _Stopper(Protocol):
 def stop(
     run: Annotated[str, typer.Argument(metavar="RUN", help="The run whose Bedrock job to stop.")],
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Stop a run's Bedrock job; the run reaches STOPPED through the status service."""
@@ -41,7 +42,7 @@ def stop(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     try:
         message = request_stop(
             DynamoRunStore(target.runs_table), BedrockClient(), run, where=target.runs_table

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 
 if TYPE_CHECKING:
     from tailor.jobs.run import RunFacts, RunRecord
@@ -37,6 +37,7 @@ class _Deleter(Protocol):
 def undeploy(
     run: Annotated[str, typer.Argument(metavar="RUN", help="The run whose deployment to delete.")],
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Delete a run's on-demand deployment (the custom model stays)."""
@@ -44,7 +45,7 @@ def undeploy(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     try:
         message = delete_deployment(
             DynamoRunStore(target.runs_table), BedrockDeployments(), run, where=target.runs_table

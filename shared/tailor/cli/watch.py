@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
-from tailor.cli.target import REGION_OPTION, STACK_OPTION
+from tailor.cli.target import LOCAL_OPTION, REGION_OPTION, STACK_OPTION
 from tailor.jobs.state import RunStatus
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def watch(
         typer.Option("--interval", metavar="SECONDS", help="Seconds between two reads of the run.", min=0.1),
     ] = 2.0,
     stack: Annotated[str | None, STACK_OPTION] = None,
+    local: Annotated[bool, LOCAL_OPTION] = False,
     region: Annotated[str | None, REGION_OPTION] = None,
 ) -> None:
     """Follow a run live until it ends: exit 0 completed, 1 failed, stopped or rejected."""
@@ -62,7 +63,7 @@ def watch(
     from tailor.adapters.runs import DynamoRunStore
     from tailor.cli.target import target_or_exit
 
-    target = target_or_exit(stack, region)
+    target = target_or_exit(stack, region, local=local)
     code = follow(
         DynamoRunStore(target.runs_table),
         run,
