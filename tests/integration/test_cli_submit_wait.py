@@ -115,3 +115,32 @@ def test_deploy_waits_until_the_deployment_is_active(
     shown = tailor(workdir, "status", run_id, "--json", env=stack.client_env())  # status: the environment
     assert shown.returncode == 0, shown.stderr
     assert orjson.loads(shown.stdout)["run"]["facts"]["deploymentStatus"] == "Active"
+
+
+def test_a_users_journey_with_local(workdir: Path, tailor: TailorCli) -> None:
+    """submit --deploy --wait, then watch, deploy, invoke and events, each with --local only."""
+    train = data_file(workdir / "journey.jsonl", 16)
+    flags = ["--technique", "fine-tuning", "--model", "nova-lite", "--deploy"]
+    submitted = tailor(workdir, "submit", str(train), *flags, *WAIT)
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip().splitlines()[0]
+
+    watched = tailor(workdir, "watch", run_id, "--local", "--interval", "0.1")
+    assert watched.returncode == 0, watched.stderr
+    assert "COMPLETED" in watched.stdout + watched.stderr
+
+    again = tailor(workdir, "deploy", run_id, "--local")
+    assert again.returncode == 0 and "already deployed" in again.stdout, again.stderr
+
+    answered = tailor(workdir, "invoke", run_id, "Can I return order 7?", "--local", "--json")
+    assert answered.returncode == 0, answered.stderr
+    answer = orjson.loads(answered.stdout)
+    assert answer["simulated"] is True and answer["text"]
+
+    events = tailor(workdir, "events", "--local", "--wait", "1", "--json")
+    assert events.returncode == 0, events.stderr
+
+    status = tailor(workdir, "status", run_id, "--local", "--json")
+    assert status.returncode == 0, status.stderr
+    facts = orjson.loads(status.stdout)["run"]["facts"]
+    assert facts["deploymentStatus"] == "Active" and facts["jobStatus"] == "Completed"
