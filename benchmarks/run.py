@@ -14,6 +14,7 @@ BENCHMARKS = [
     ("ingestion read path", [str(HERE / "ingestion_path.py")]),
     ("reconcile cost", [str(HERE / "reconcile_cost.py")]),
     ("edge export", [str(HERE / "edge_export.py")]),
+    ("load (1,000 runs on the local stack, ~15 min)", [str(HERE / "load.py")]),
 ]
 
 
