@@ -313,9 +313,11 @@ def _event_text(event: dict[str, Any]) -> tuple[str, str]:
             f"valid: {records.get('training')} training records, ~{data.get('tokenEstimate')} tokens",
         )
     if kind == "DatasetRejected":
-        first = (data.get("errors") or [{}])[0]
-        counts = ", ".join(f"{c} x{n}" for c, n in (data.get("errorCounts") or {}).items())
-        return "red", f"rejected ({counts}); line {first.get('line')}: {first.get('code')}"
+        first = "; ".join(
+            f"{str(e.get('file') or '?').rsplit('/', 1)[-1]}:{e.get('line') or '-'} {e.get('code')}"
+            for e in (data.get("errors") or [])[:3]
+        )
+        return "red", f"rejected: {first}"
     if kind == "JobSubmitted":
         estimate = data.get("estimate") or {}
         usd = estimate.get("estimatedUsd")
