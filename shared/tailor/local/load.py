@@ -128,6 +128,8 @@ def run_load(
     run_names: dict[str, str] = {}
     uploaded: dict[str, float] = {}
     with LocalStack(
+        # The submission service counts against the same quota the simulator enforces.
+        parameter_values={"CustomizationJobQuota": job_quota},
         time_scale=0.0001,
         simulate_bedrock=SimulatorConfig.exact(job_quota=job_quota, job_seconds=job_seconds),
         enforce_timeouts=False,
