@@ -214,16 +214,6 @@ def test_provision_refuses_keys_that_are_not_a_p256_public_key(tmp_path: Path, k
     assert not (tmp_path / "device" / "trust").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GAP: no anti-rollback on the device. tailor.edge.agent.Agent._install never compares the "
-        "offered version with the current one, so anyone who can create an IoT job (not sign) can "
-        "replay an older, genuinely signed bundle and downgrade a fleet. docs/edge-devices.md says a "
-        "fleet rollback is published 'again as a new version', so refusing lower versions would not "
-        "break the documented flows."
-    ),
-)
 def test_an_older_signed_version_is_not_installed_over_a_newer_one(
     world: Any, bundle_v1: Any, bundle_v2: Any
 ) -> None:

@@ -415,6 +415,11 @@ class Agent:
                 "version conflict",
                 f"version {document.version} is current with other content; versions are immutable",
             )
+        current = self.current_version()
+        if current is not None and _is_version(current) and _numeric(document.version) < _numeric(current):
+            # Anti-rollback: an older bundle, even genuinely signed, is refused (a replayed job must
+            # not downgrade a fleet). A fleet rollback is published as a new, higher version.
+            raise _rejected("downgrade", f"version {document.version} is older than the current {current}")
         self._check_disk(sum(blob.size or 0 for blob in document.blobs.values()), "the job document")
         self._step("checked", f"profile {profile}; {len(document.blobs)} blob(s) declared")
 
