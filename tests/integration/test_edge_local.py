@@ -238,6 +238,12 @@ def test_a_completed_run_with_an_edge_section_is_exported(
     assert manifest.provenance.job_arn and manifest.provenance.base_model_id
     assert manifest.provenance.dataset_snapshot_sha256
     assert manifest.golden.source == "generated"
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.env_value("RUNS_TABLE"), Key={"runId": {"S": data["runId"]}}
+    )["Item"]
+    facts = {k: next(iter(v.values())) for k, v in item["facts"]["M"].items()}
+    assert (facts["edgeExportId"], facts["edgeExportStatus"]) == (data["exportId"], "PUBLISHED")
+    assert facts["edgeExportVersion"] == data["version"]
 
 
 def test_tailor_export_wait_json_prints_the_outcome(

@@ -337,6 +337,10 @@ _WORDED = frozenset(
         "deploymentName",
         "deploymentStatus",
         "deploymentError",
+        "edgeExport",
+        "edgeExportId",
+        "edgeExportStatus",
+        "edgeExportVersion",
     }
 )
 
@@ -387,6 +391,11 @@ def _render_facts(record: RunRecord, console: Console, now: datetime) -> None:
     if facts.output_model_arn:
         console.print(f"  model     {facts.output_model_name or '-'} ({facts.output_model_arn})")
     _render_deployment(record, console)
+    if facts.edge_export_id:
+        version = f" {facts.edge_export_version}" if facts.edge_export_version else ""
+        console.print(
+            f"  edge      {facts.edge_export_status}{version} (export {facts.edge_export_id}; docs/edge.md)"
+        )
     if facts.error_code:
         console.print(f"  [red]submission failed[/]: {facts.error_code}: {facts.failure_message}")
     elif facts.failure_message:

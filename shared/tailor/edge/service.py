@@ -19,6 +19,7 @@ and measured numbers. Anything else (throttling, 5xx, timeouts) propagates: the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
@@ -60,6 +61,8 @@ from tailor.events.models import (
     EventData,
     Fidelity,
 )
+from tailor.jobs.run import RunFacts
+from tailor.jobs.state import RunNotFoundError
 from tailor.runtime import Deadline
 
 if TYPE_CHECKING:
@@ -505,6 +508,16 @@ def _tell(record: ExportRecord, deps: ExportDeps) -> ExportResult:
     outcome = Outcome.PUBLISHED if record.status is ExportStatus.PUBLISHED else Outcome.FAILED
     if record.published:
         return ExportResult(Outcome.ALREADY_DONE, record.export_id, record.version, record.facts.iot_job_id)
+    if record.run_id:  # `tailor status RUN` shows the run's latest export
+        with contextlib.suppress(RunNotFoundError):
+            deps.runs.add_facts(
+                record.run_id,
+                RunFacts(
+                    edge_export_id=record.export_id,
+                    edge_export_status=record.status.value,
+                    edge_export_version=record.version if record.status is ExportStatus.PUBLISHED else None,
+                ),
+            )
     deps.bus.publish([new_detail(event, producer=Source.EDGE.value)])
     deps.exports.mark_published(record.export_id)
     return ExportResult(outcome, record.export_id, record.version, record.facts.iot_job_id)

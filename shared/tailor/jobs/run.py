@@ -80,6 +80,10 @@ class RunFacts(_RunModel):
     deployment_error: str | None = None
     # Edge export: job.json has an edge section, so JobCompleted starts an export (docs/edge.md).
     edge_export: bool | None = None
+    # The run's latest edge export (the export service records it when the export ends).
+    edge_export_id: str | None = None
+    edge_export_status: str | None = None  # PUBLISHED | FAILED
+    edge_export_version: str | None = None
 
     def set_fields(self) -> dict[str, object]:
         """The facts this update sets, camelCase, JSON-ready."""
