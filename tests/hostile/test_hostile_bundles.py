@@ -147,15 +147,6 @@ def test_an_oversized_manifest_is_refused_before_it_is_parsed() -> None:
     [with_file(name="model.onnx\n"), manifest_with(version="1.0.0\n"), with_file(sha256=HEX + "\n")],
     ids=["name-with-a-trailing-newline", "semver-with-a-trailing-newline", "sha256-with-a-trailing-newline"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (not a crash): tailor.edge.manifest checks names, versions and digests with re.match "
-        "and '$', which also matches before a trailing newline: 'model.onnx\\n' passes "
-        "check_file_name, '1.0.0\\n' passes the semver check (the agent would install into a "
-        "directory named '1.0.0\\n') and '<64 hex>\\n' the sha256 check; use fullmatch or \\Z"
-    ),
-)
 def test_a_trailing_newline_is_not_a_safe_value(raw: bytes) -> None:
     with pytest.raises(ValidationError):
         Manifest.from_bytes(raw)

@@ -322,16 +322,6 @@ def test_a_100mb_line_streamed_from_s3_has_bounded_memory() -> None:
     assert peak < MEMORY_BOUND
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: unbounded memory. tailor.datasets.parallel.plan_ranges cuts a large local file with "
-        "handle.readline() after a seek; on a file without newlines readline() reads the rest of the "
-        "file into memory (a 100 MB line: peak > 100 MB; 200 MB with 8 parts: ~355 MB). Reached by "
-        "validate_dataset on any local file >= 32 MiB when workers > 1 (the default on a multi-core "
-        "machine, e.g. `tailor validate`)."
-    ),
-)
 def test_a_100mb_line_parallel_scan_has_bounded_memory(big_line_file: Path) -> None:
     report, peak = _peak(lambda: validate(big_line_file, workers=4))
     _assert_big_line_report(report)

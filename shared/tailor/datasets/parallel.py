@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
+from typing import BinaryIO
 
 from tailor.datasets.conversation import ConversationChecker
 from tailor.datasets.cpt import CptChecker
@@ -55,15 +56,30 @@ def plan_ranges(path: Path, size: int, parts: int) -> list[tuple[int, int]]:
     cuts = [0]
     with path.open("rb") as handle:
         for part in range(1, parts):
-            handle.seek(size * part // parts)
-            handle.readline()  # move to the next line start
-            at = handle.tell()
+            start = max(size * part // parts, cuts[-1])
+            at = _next_line_start(handle, start, size)
             if at >= size:
                 break
             if at > cuts[-1]:
                 cuts.append(at)
     cuts.append(size)
     return list(pairwise(cuts))
+
+
+def _next_line_start(handle: BinaryIO, offset: int, size: int, chunk: int = 1 << 16) -> int:
+    """The offset just past the first newline at or after ``offset`` (``size`` if none), read in
+    bounded chunks: ``readline()`` would load a newline-free file whole into memory."""
+    handle.seek(offset)
+    position = offset
+    while position < size:
+        block = handle.read(chunk)
+        if not block:
+            break
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(block)
+    return size
 
 
 # spec, path, display name, start, end, part, detail limit

@@ -33,10 +33,11 @@ MAX_SIGNATURE_BYTES = 256
 BLOB_PREFIX = "edge/blobs/sha256/"
 EXPORT_PREFIX = "edge/exports/"
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 # One path segment made of safe characters: no separators, no "..", no leading dot.
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# fullmatch everywhere: "$" would also match before a trailing newline ("1.0.0\n").
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 def blob_key(sha256_hex: str) -> str:
@@ -65,7 +66,7 @@ def sha256_hex(data: bytes) -> str:
 
 def check_file_name(name: str) -> str:
     """A bundle file name must stay inside the install directory: one safe segment, nothing else."""
-    if not _SAFE_NAME.match(name) or name in {".", ".."} or ".." in PurePosixPath(name).parts:
+    if not _SAFE_NAME.fullmatch(name) or name in {".", ".."} or ".." in PurePosixPath(name).parts:
         raise ValueError(
             f"file name {name!r} is not a single safe path segment (letters, digits, '_', '-', '.'; "
             "no '/', no '..', no leading '.')"
@@ -94,7 +95,7 @@ class ManifestFile(WireModel):
     @field_validator("sha256")
     @classmethod
     def _hex(cls, value: str) -> str:
-        if not _SHA256.match(value):
+        if not _SHA256.fullmatch(value):
             raise ValueError("sha256 must be 64 lowercase hex characters")
         return value
 
@@ -174,7 +175,7 @@ class Manifest(WireModel):
     @field_validator("version")
     @classmethod
     def _semver(cls, value: str) -> str:
-        if not _SEMVER.match(value):
+        if not _SEMVER.fullmatch(value):
             raise ValueError(f"version {value!r} is not MAJOR.MINOR.PATCH")
         return value
 
@@ -207,6 +208,8 @@ class Manifest(WireModel):
 
 
 def version_key(version: str) -> tuple[int, int, int]:
+    if not _SEMVER.fullmatch(version):  # int() would accept " 1" or "0\n"
+        raise ValueError(f"version {version!r} is not MAJOR.MINOR.PATCH")
     major, minor, patch = (int(part) for part in version.split("."))
     return major, minor, patch
 

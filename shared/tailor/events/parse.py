@@ -20,16 +20,23 @@ def _event_model(data_model: type[EventData]) -> type[EventBridgeEvent[Any]]:
     return EventBridgeEvent[TailorDetail[data_model]]  # type: ignore[valid-type]
 
 
+# An SQS record holds the EventBridge event as its body: one level, at most a few (a redrive).
+_MAX_BODY_NESTING = 4
+
+
 def _as_event_dict(raw: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
-    if isinstance(raw, str | bytes):
-        raw = orjson.loads(raw)
-    if not isinstance(raw, Mapping):
-        raise ValueError("an event must be a JSON object")
-    # An SQS record: the EventBridge event is its (JSON string) body.
-    if "body" in raw and "detail-type" not in raw:
-        body = raw["body"]
-        return _as_event_dict(body if isinstance(body, str | bytes) else dict(body))
-    return dict(raw)
+    for _ in range(_MAX_BODY_NESTING + 1):
+        if isinstance(raw, str | bytes):
+            raw = orjson.loads(raw)
+        if not isinstance(raw, Mapping):
+            raise ValueError("an event must be a JSON object")
+        if "body" not in raw or "detail-type" in raw:
+            return dict(raw)
+        body = raw["body"]  # an SQS record: the event is its body
+        if not isinstance(body, str | bytes | Mapping):
+            raise ValueError(f"an SQS record's body must be the event's JSON, not {type(body).__name__}")
+        raw = body
+    raise ValueError(f"an event nested in more than {_MAX_BODY_NESTING} 'body' levels")
 
 
 def parse_event(raw: Mapping[str, Any] | str | bytes) -> EventBridgeEvent[TailorDetail[Any]]:

@@ -84,14 +84,23 @@ class UnrelatedObjectError(ValueError):
 Trigger = SpecTrigger | InboxTrigger | MisplacedTrigger
 
 
+# A "." or ".." segment names no folder of its own (S3 keeps it verbatim, paths would resolve it).
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
 def classify_key(key: str) -> Trigger:
     parts = key.split("/")
     if key.startswith(DATASETS_PREFIX):
-        if len(parts) == 3 and parts[2] == SPEC_FILE and parts[1]:
+        if len(parts) == 3 and parts[2] == SPEC_FILE and parts[1] and parts[1] not in _DOT_SEGMENTS:
             return SpecTrigger(name=parts[1])
         return MisplacedTrigger(key)
     if key.startswith(INBOX_PREFIX):
-        if len(parts) == 4 and all(parts[1:]) and parts[3].endswith(".jsonl"):
+        if (
+            len(parts) == 4
+            and all(parts[1:])
+            and not _DOT_SEGMENTS & set(parts)
+            and parts[3].endswith(".jsonl")
+        ):
             return InboxTrigger(technique=parts[1], model=parts[2], file=parts[3])
         return MisplacedTrigger(key)
     raise UnrelatedObjectError(key)
