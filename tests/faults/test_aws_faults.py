@@ -237,13 +237,6 @@ def test_a_putevents_partial_failure_retries_the_failed_entry_only(stack: LocalS
     assert status_of(stack, run_id) == "COMPLETED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the repaired JobStatusChanged is not the same event: status.service.apply_observation "
-    "reads previousStatus from run.facts.job_status after the transition overwrote it, so the retry "
-    "publishes previousStatus=Completed -> Completed with a new eventId (deterministic_event_id hashes "
-    "the data); consumers cannot deduplicate it against the first copy (docs/events.md says they can)",
-)
 def test_putevents_failing_past_the_publisher_s_retries_is_published_once_by_the_retry(
     stack: LocalStack,
 ) -> None:

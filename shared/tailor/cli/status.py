@@ -321,6 +321,7 @@ _WORDED = frozenset(
         "attempt",
         "contentDigest",
         "jobStatus",
+        "previousJobStatus",
         "lastObservedAt",
         "observedVia",
         "outputModelArn",

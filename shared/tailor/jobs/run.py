@@ -65,6 +65,8 @@ class RunFacts(_RunModel):
     failure_message: str | None = None
     # Status: Bedrock's own view, as last observed.
     job_status: str | None = None  # InProgress | Completed | Failed | Stopping | Stopped
+    # The status before the last change: a retried publish says the same previousStatus (same event id).
+    previous_job_status: str | None = None
     sub_tasks: SubTaskStatuses | None = None
     last_observed_at: str | None = None
     observed_via: str | None = None  # event | poll

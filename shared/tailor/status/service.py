@@ -92,6 +92,7 @@ def apply_observation(
     facts = RunFacts(
         job_arn=observation.job_arn,
         job_status=observation.status,
+        previous_job_status=previous if previous != observation.status else None,
         sub_tasks=_sub_tasks(observation.sub_tasks) if observation.sub_tasks else None,
         last_observed_at=utcnow_iso(),
         observed_via=observation.observed_via,
@@ -110,6 +111,8 @@ def apply_observation(
     assert current is not None
     if current.status is not target or not _should_publish(current, target, applied, deps):
         return StatusOutcome.CHANGED if applied else StatusOutcome.UNCHANGED
+    if not applied:  # a repair: the change was applied before, its previous status recorded then
+        previous = current.facts.previous_job_status or previous
     _publish_transition(current, previous, observation, deps)
     return StatusOutcome.CHANGED
 
