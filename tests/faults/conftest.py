@@ -8,10 +8,15 @@ test of a module starts that module's stack again, several times the work on a s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from faults_helpers import NO_DEAD_LETTERS, dead_letters, settle
+
+from tailor.local.bedrock_sim import SimulatorConfig
+from tailor.local.stack import LocalStack
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,3 +33,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadFileScheduling
 
     return LoadFileScheduling(config, log)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """The modules' stack (a module may override it): a quota large enough never to hold."""
+    with LocalStack(
+        time_scale=0.0001,
+        parameter_values={"CustomizationJobQuota": 50},
+        simulate_bedrock=SimulatorConfig.exact(job_quota=50),
+    ) as local:
+        yield local
+
+
+@pytest.fixture(autouse=True)
+def _quiet(stack: LocalStack) -> Iterator[None]:
+    settle(stack)  # whatever an earlier test left, consumed and forgotten
+    yield
+    assert dead_letters(stack) == NO_DEAD_LETTERS

@@ -18,14 +18,12 @@ handlers run — with botocore ``ClientError``s shaped as AWS sends them; no wal
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from faults_helpers import (
-    NO_DEAD_LETTERS,
-    dead_letters,
     held_back,
     job_arn_of,
     jobs_of,
@@ -38,27 +36,9 @@ from faults_helpers import (
 )
 
 from tailor.adapters import bedrock as bedrock_adapter
-from tailor.local.bedrock_sim import SimulatorConfig
 from tailor.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(
-        time_scale=0.0001,
-        parameter_values={"CustomizationJobQuota": 50},
-        simulate_bedrock=SimulatorConfig.exact(job_quota=50),
-    ) as local:
-        yield local
-
-
-@pytest.fixture(autouse=True)
-def _quiet(stack: LocalStack) -> Iterator[None]:
-    settle(stack)
-    yield
-    assert dead_letters(stack) == NO_DEAD_LETTERS
 
 
 def aws_error(code: str, operation: str, status: int = 400) -> ClientError:

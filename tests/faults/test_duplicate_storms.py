@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 from faults_helpers import (
     FUNCTION_QUEUES,
-    NO_DEAD_LETTERS,
     body_of,
-    dead_letters,
     deployments_of,
     exports_of,
     held_back,
@@ -67,13 +65,6 @@ def stack(sample: Path) -> Iterator[LocalStack]:
             iot.add_thing_to_thing_group(thingGroupName="kiosks", thingName=thing)
         local.upload("models/intent/model.onnx", sample.read_bytes())
         yield local
-
-
-@pytest.fixture(autouse=True)
-def _quiet(stack: LocalStack) -> Iterator[None]:
-    settle(stack)  # whatever an earlier test left, consumed and forgotten
-    yield
-    assert dead_letters(stack) == NO_DEAD_LETTERS
 
 
 def _put_once_and_take(stack: LocalStack, queue_id: str, detail: object) -> list[str]:

@@ -22,8 +22,6 @@ from typing import Any
 import orjson
 import pytest
 from faults_helpers import (
-    NO_DEAD_LETTERS,
-    dead_letters,
     held_back,
     history_of,
     job_arn_of,
@@ -37,27 +35,9 @@ from faults_helpers import (
     upload_dataset,
 )
 
-from tailor.local.bedrock_sim import SimulatorConfig
 from tailor.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(
-        time_scale=0.0001,
-        parameter_values={"CustomizationJobQuota": 50},
-        simulate_bedrock=SimulatorConfig.exact(job_quota=50),
-    ) as local:
-        yield local
-
-
-@pytest.fixture(autouse=True)
-def _quiet(stack: LocalStack) -> Iterator[None]:
-    settle(stack)
-    yield
-    assert dead_letters(stack) == NO_DEAD_LETTERS
 
 
 # -- two consumers racing on one run ----------------------------------------------------------------
