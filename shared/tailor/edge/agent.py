@@ -190,12 +190,10 @@ class JobsClient(Protocol):
 
 
 def jobs_client(config: DeviceConfig) -> JobsClient:
-    """The boto3 ``iot-jobs-data`` client (SigV4: the credentials come from the usual chain)."""
-    import boto3
+    """The ``iot-jobs-data`` client (SigV4: the credentials come from the usual chain)."""
+    from tailor.adapters.device_jobs import jobs_data_client
 
-    client: JobsClient = boto3.client(
-        "iot-jobs-data", region_name=config.region, endpoint_url=config.jobs_endpoint
-    )
+    client: JobsClient = jobs_data_client(config.region, config.jobs_endpoint)
     return client
 
 

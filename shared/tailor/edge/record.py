@@ -62,6 +62,7 @@ class ExportRecord(_Model):
     created_at: str = Field(default_factory=utcnow_iso)
     updated_at: str = Field(default_factory=utcnow_iso)
     run_id: str | None = None
+    teacher_model_id: str | None = None  # the run's teacher, read from its job.json when planned
     name: str
     version: str
     source_uri: str

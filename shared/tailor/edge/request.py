@@ -81,11 +81,13 @@ class ExportPlan:
     fidelity_gate: dict[str, float]
     rollout: dict[str, Any]
     request_id: str | None
+    teacher_model_id: str | None = None
 
     def record(self, version: str) -> ExportRecord:
         return ExportRecord(
             export_id=self.export_id,
             run_id=self.run_id,
+            teacher_model_id=self.teacher_model_id,
             name=self.name,
             version=version,
             source_uri=self.source_uri,
@@ -195,6 +197,7 @@ def plan_for_run(
         fidelity=_merged(FidelitySpec, base.fidelity, request.fidelity if request else {}),
         rollout=_merged(RolloutSpec, base.rollout, request.rollout if request else {}),
         request_id=event_id or None,
+        teacher_model_id=spec.teacher_model,
     )
 
 
@@ -238,6 +241,7 @@ def _plan(
     fidelity: FidelitySpec,
     rollout: RolloutSpec,
     request_id: str | None,
+    teacher_model_id: str | None = None,
 ) -> ExportPlan:
     from tailor.edge.profiles import PROFILES
     from tailor.edge.targets import target_problem
@@ -265,6 +269,7 @@ def _plan(
         fidelity_gate=fidelity.model_dump(by_alias=True),
         rollout=rollout.model_dump(by_alias=True),
         request_id=request_id,
+        teacher_model_id=teacher_model_id,
     )
 
 

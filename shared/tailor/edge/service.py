@@ -23,19 +23,19 @@ import contextlib
 import hashlib
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tailor.adapters.bus import EventPublisher
 from tailor.adapters.exports import Channel, ExportStore
 from tailor.adapters.fleet import Fleet, FleetError
-from tailor.adapters.object_store import ObjectNotFoundError, ObjectStore
+from tailor.adapters.object_store import ObjectInfo, ObjectNotFoundError, ObjectStore
 from tailor.adapters.runs import RunStore
 from tailor.edge import request as plans
 from tailor.edge.errors import ExportError, Stage
@@ -92,24 +92,8 @@ class ExportResult:
     iot_job_id: str | None = None
 
 
-class Packager(Protocol):
-    def __call__(
-        self,
-        source: Path,
-        *,
-        name: str,
-        version: str,
-        export_id: str,
-        profiles: Sequence[str],
-        quantize: bool,
-        gate: Any,
-        golden_source: Path | None,
-        provenance: Provenance,
-        workdir: Path,
-        now: datetime,
-        bucket: str,
-        max_model_bytes: int,
-    ) -> Package: ...
+# build_package's signature (tailor.edge.package); tests pass a fake with the same keywords.
+Packager = Callable[..., "Package"]
 
 
 def _default_packager() -> Packager:
@@ -235,10 +219,13 @@ def _failure_facts(error: ExportError) -> ExportFacts:
     )
 
 
-def _download(deps: ExportDeps, uri: str, version: str | None, path: Path, what: str) -> tuple[int, str]:
-    """Stream an object to ``path`` (never whole in memory); its size and sha256."""
+def _download(
+    deps: ExportDeps, uri: str, version: str | None, path: Path, what: str, info: ObjectInfo | None = None
+) -> tuple[int, str]:
+    """Stream an object to ``path`` (never whole in memory); its size and sha256. ``info``: its
+    head when the caller already has it."""
     bucket, key = plans.split_s3_uri(uri)
-    info = deps.objects.head(bucket, key, version)
+    info = info or deps.objects.head(bucket, key, version)
     if info is None:
         raise ExportError(
             Stage.DOWNLOAD,
@@ -270,17 +257,11 @@ def _download(deps: ExportDeps, uri: str, version: str | None, path: Path, what:
 def _provenance(record: ExportRecord, deps: ExportDeps, source_sha256: str) -> Provenance:
     run = deps.runs.get(record.run_id) if record.run_id else None
     snapshot = run.facts.snapshot if run else None
-    teacher = None
-    if run is not None and run.facts.spec_uri:
-        try:
-            teacher = plans.run_spec(deps.objects, run).teacher_model
-        except ExportError:
-            teacher = None
     return Provenance(
         export_id=record.export_id,
         run_id=record.run_id,
         base_model_id=run.base_model_id if run else None,
-        teacher_model_id=teacher,
+        teacher_model_id=record.teacher_model_id,
         job_arn=run.facts.job_arn if run else None,
         dataset_snapshot_sha256=snapshot.training.sha256 if snapshot else None,
         source_model_uri=record.source_uri,
@@ -298,14 +279,18 @@ def _package(record: ExportRecord, deps: ExportDeps) -> ExportRecord:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
-        return _package_in(record, deps, workdir)
+        return _package_in(record, deps, workdir, head)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)  # /tmp outlives the invocation on a warm Lambda
 
 
-def _package_in(record: ExportRecord, deps: ExportDeps, workdir: Path) -> ExportRecord:
+def _package_in(
+    record: ExportRecord, deps: ExportDeps, workdir: Path, head: ObjectInfo | None
+) -> ExportRecord:
     source = workdir / "source.onnx"
-    source_bytes, source_sha = _download(deps, record.source_uri, record.source_version, source, "model")
+    source_bytes, source_sha = _download(
+        deps, record.source_uri, record.source_version, source, "model", info=head
+    )
     golden = None
     if record.golden_uri:
         golden = workdir / "golden-source.json"

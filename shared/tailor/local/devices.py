@@ -105,13 +105,7 @@ class DeviceSimulator:
     def _jobs_client(self) -> Any:
         """One client for the simulated fleet; fixed fake credentials (the local data plane ignores them)."""
         if self._jobs is None:
-            import boto3
+            from tailor.adapters.device_jobs import jobs_data_client
 
-            self._jobs = boto3.client(
-                "iot-jobs-data",
-                endpoint_url=self.jobs_endpoint,
-                region_name=self.region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
+            self._jobs = jobs_data_client(self.region, self.jobs_endpoint, ("testing", "testing"))
         return self._jobs
