@@ -97,7 +97,14 @@ class FakePackager:
         max_model_bytes: int,
     ) -> Package:
         self.calls.append(
-            {"name": name, "version": version, "profiles": list(profiles), "now": now, "gate": gate}
+            {
+                "name": name,
+                "version": version,
+                "profiles": list(profiles),
+                "now": now,
+                "gate": gate,
+                "provenance": provenance,
+            }
         )
         if self.fail is not None:
             raise self.fail
@@ -1035,3 +1042,20 @@ def test_the_deadline_asks_for_time_per_megabyte_of_model(world: World) -> None:
     assert world.packager.calls == []
     world.deadline = Deadline(lambda: 300.0, reserve=0.0)
     assert world.request(export_id="big").outcome is Outcome.PUBLISHED
+
+
+def test_a_distillation_run_records_its_teacher_in_the_provenance(world: World) -> None:
+    spec = {
+        "technique": "distillation",
+        "baseModel": "nova-lite",
+        "teacherModel": "nova-premier",
+        "edge": {"model": "student.onnx", "targets": ["thinggroup/kiosks"]},
+    }
+    recorded = world.objects.put_bytes(DATA, "datasets/support/job.json", orjson.dumps(spec))
+    world.objects.put_bytes(DATA, "datasets/support/student.onnx", b"onnx")
+    run_id = _run(world, edge_export=True, spec_version=recorded.version_id)
+
+    assert export_for_run(run_id, world.deps()).outcome is Outcome.PUBLISHED
+    record = world.record(plans.export_id_for_run(run_id))
+    assert record.teacher_model_id == "nova-premier"
+    assert world.packager.calls[0]["provenance"].teacher_model_id == "nova-premier"
