@@ -11,18 +11,10 @@ import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from tailor.adapters import aws
-
-
-class ErrorKind(StrEnum):
-    RETRY = "retry"
-    QUOTA = "quota"
-    CONFLICT = "conflict"
-    FATAL = "fatal"
-
+from tailor.adapters.errors import BackendCallError, ErrorKind
 
 _RETRY = frozenset(
     {
@@ -37,12 +29,8 @@ _RETRY = frozenset(
 _CONFLICT = frozenset({"ConflictException", "ResourceInUseException"})
 
 
-class BedrockError(RuntimeError):
-    def __init__(self, code: str, message: str, kind: ErrorKind) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.kind = kind
+class BedrockError(BackendCallError):
+    """A classified Bedrock ClientError."""
 
     @classmethod
     def classify(cls, code: str, message: str) -> BedrockError:
