@@ -222,6 +222,15 @@ class JobCompleted(EventData):
     training_metrics: LossMetrics = Field(default_factory=LossMetrics)
     validation_metrics: LossMetrics | None = None
     end_time: datetime | None = None
+    backend: str | None = Field(
+        default=None, description="Where the job ran: bedrock or sagemaker-hyperpod (absent: bedrock)."
+    )
+    requires_provisioned_throughput: bool = Field(
+        default=False,
+        description="A full-rank model (HyperPod continued pre-training): Bedrock serves it only "
+        "with Provisioned Throughput, not on demand.",
+    )
+    note: str | None = Field(default=None, description="What a person should know about the model.")
 
 
 class JobFailed(EventData):

@@ -35,6 +35,10 @@ class JobObservation:
     output_model_arn: str | None = None
     output_model_name: str | None = None
     sub_tasks: dict[str, str] = field(default_factory=dict)
+    # Set by the HyperPod reconciler: the job ran there and its model is full-rank.
+    backend: str | None = None
+    requires_provisioned_throughput: bool = False
+    note: str | None = None
 
     @property
     def run_status(self) -> RunStatus | None:

@@ -198,6 +198,9 @@ def _terminal_event(run: RunRecord, observation: JobObservation, deps: StatusDep
         training_metrics=training or LossMetrics(),
         validation_metrics=validation,
         end_time=observation.end_time,
+        backend=observation.backend,
+        requires_provisioned_throughput=observation.requires_provisioned_throughput,
+        note=observation.note,
     )
 
 

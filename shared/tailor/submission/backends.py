@@ -1,8 +1,9 @@
 """Where a run trains: one ``CustomizationBackend`` protocol, one implementation per service.
 
 Bedrock runs Nova fine-tuning and distillation. Nova continued pre-training runs on SageMaker
-HyperPod only (aws-facts §2): no backend here accepts it, and the run is refused with that reason
-before any AWS call (the HyperPod issue adds a backend behind this same protocol).
+HyperPod only (aws-facts §2): ``tailor.hyperpod.backend.HyperPodBackend`` when a cluster is
+configured; without one no backend accepts it, and the run is refused with that reason before any
+AWS call.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class CustomizationBackend(Protocol):
         """Jobs of this account now in progress (what the quota counts)."""
         ...
 
+    def preflight(self, request: Mapping[str, Any]) -> None:
+        """Raise ``RequestError`` for a finding about the run this backend alone can make."""
+        ...
+
     def submit(self, build: Callable[[int], Mapping[str, Any]]) -> StartedJob:
         """Start the job ``build(collisions)`` describes, exactly once. ``build`` is called again
         with a higher count when the job name is taken by a job that is not ours."""
@@ -55,6 +60,9 @@ class BedrockBackend:
 
     def in_progress(self) -> int:
         return sum(1 for _ in self.gateway.list_jobs("InProgress"))
+
+    def preflight(self, request: Mapping[str, Any]) -> None:
+        return None  # build_request already holds Bedrock's rules
 
     def find_own(self, build: Callable[[int], Mapping[str, Any]]) -> StartedJob | None:
         # Names are tried in order, so the first free name ends the search: no later one is ours.

@@ -20,7 +20,13 @@ MAX_TAGS = 50  # per resource (jobTags, customModelTags)
 # Tokens the teacher may generate per response when it writes the training data (Bedrock's
 # maxResponseLengthForInference). 1,000 covers the answers of support-style prompts.
 MAX_RESPONSE_LENGTH = 1000
-_CUSTOMIZATION_TYPES = {Technique.FINE_TUNING: "FINE_TUNING", Technique.DISTILLATION: "DISTILLATION"}
+# CONTINUED_PRE_TRAINING: Bedrock's own word, for the request a HyperPod backend translates (the
+# Bedrock backend never accepts a Nova CPT run: aws-facts §2).
+_CUSTOMIZATION_TYPES = {
+    Technique.FINE_TUNING: "FINE_TUNING",
+    Technique.DISTILLATION: "DISTILLATION",
+    Technique.CONTINUED_PRE_TRAINING: "CONTINUED_PRE_TRAINING",
+}
 
 
 class RequestError(ValueError):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from tailor.adapters.bedrock import BedrockError, ErrorKind
 from tailor.adapters.bus import EventPublisher
+from tailor.adapters.errors import BackendCallError, ErrorKind
 from tailor.adapters.runs import RunStore
 from tailor.events.constants import DetailType, Source
 from tailor.events.envelope import new_detail
@@ -132,7 +132,8 @@ def submit_run(data: DatasetValidated, delivery: Delivery, deps: SubmissionDeps)
             estimate,
         )
     try:
-        build_request(data, deps.settings)  # a finding about the run refuses it before any AWS call
+        # A finding about the run refuses it before any AWS call: Bedrock's rules, then the backend's.
+        backend.preflight(build_request(data, deps.settings))
     except RequestError as error:
         return _refuse(deps, run, error.code, error.message, error.hint, estimate)
 
@@ -146,9 +147,9 @@ def submit_run(data: DatasetValidated, delivery: Delivery, deps: SubmissionDeps)
         _wait_for_quota(run, delivery, deps, estimate)
         try:
             result = backend.submit(build)
-        except BedrockError as error:
+        except BackendCallError as error:
             if error.kind is ErrorKind.FATAL:
-                hint = _HINTS.get(
+                hint = error.hint or _HINTS.get(
                     error.code, "fix the cause named in the message, then upload job.json again"
                 )
                 return _refuse(deps, run, error.code, error.message, hint, estimate)
@@ -195,7 +196,7 @@ def _wait_for_quota(run: RunRecord, delivery: Delivery, deps: SubmissionDeps, es
 
 
 def _hold_or_give_up(
-    run: RunRecord, delivery: Delivery, deps: SubmissionDeps, error: BedrockError, estimate: CostEstimate
+    run: RunRecord, delivery: Delivery, deps: SubmissionDeps, error: BackendCallError, estimate: CostEstimate
 ) -> None:
     if error.kind is ErrorKind.QUOTA:
         if _waited(delivery, deps) >= deps.settings.max_wait_seconds:
