@@ -235,6 +235,14 @@ def _refusal(run: RunRecord) -> tuple[str, str, str] | None:
             f"{run.base_model_id} is not a model Tailor knows",
             PROVISIONED_PATH,
         )
+    if technique is Technique.CONTINUED_PRE_TRAINING:
+        return (
+            "not_deployable_on_demand",
+            f"run {run.run_id} trained a full-rank {model.alias} model (continued pre-training on "
+            "SageMaker HyperPod, imported with CreateCustomModel): Bedrock serves full-rank models with "
+            "Provisioned Throughput only, not with an on-demand deployment",
+            PROVISIONED_PATH,
+        )
     if model.alias not in ON_DEMAND_MODELS or technique not in ON_DEMAND_TECHNIQUES:
         return (
             "not_deployable_on_demand",
