@@ -22,6 +22,9 @@ Verified against moto 5.2.5 (``tests/integration/local/test_moto_facts.py`` pins
   zero metrics, and an invented ``outputModelKmsKeyArn`` → each only where AWS sends it.
 - Timestamps are local ``YYYY-MM-DD HH:MM:SS`` strings (boto3 parses them naive) → ISO-8601 UTC.
 
+- ``CreateCustomModel`` (importing a checkpoint trained elsewhere: HyperPod CPT) is missing →
+  played with AWS's semantics (token idempotency, name conflicts, ``custom-model/imported/<id>``).
+
 Not repaired here: jobs never leave ``InProgress`` by themselves, ``Stop`` goes straight to
 ``Stopped`` (AWS: ``Stopping`` first), no ``statusDetails``, no "Model Customization Job State
 Change" events, nothing is written to the output URI, and the custom model exists
@@ -62,6 +65,7 @@ REPAIRS: tuple[tuple[str, str], ...] = (
     ("Bedrock: job ARNs end in the job name", "AWS's <base model id>/<12-char job id> shape"),
     ("Bedrock: Get/Stop by job ARN answer ResourceNotFound", "names and ARNs both work"),
     ("Bedrock: customizationConfig not echoed", "kept and returned by GetModelCustomizationJob"),
+    ("Bedrock: no CreateCustomModel (model import)", "imports with AWS's token and name semantics"),
     (
         "Bedrock: in-progress jobs carry failureMessage, endTime, outputModelArn",
         "only in the states AWS sends them; outputModelName = customModelName; ISO-8601 UTC times",
@@ -71,6 +75,7 @@ REPAIRS: tuple[tuple[str, str], ...] = (
 _TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 _LOCK = threading.Lock()
 _ORIGINALS: dict[str, Callable[..., Any]] = {}
+_MISSING: Any = object()
 
 
 class BedrockHooks(Protocol):
@@ -263,7 +268,55 @@ def _list(self: Any) -> str:
     return json.dumps(answer)
 
 
+def _create_custom_model(self: Any) -> str:
+    """moto 5.2 has no CreateCustomModel (importing a model trained elsewhere, e.g. on HyperPod):
+    AWS's semantics here — a repeated token answers the first model, a taken name is a conflict,
+    the ARN is ``…:custom-model/imported/<12 [a-z0-9]>``, tags follow the model."""
+    from moto.bedrock.exceptions import ResourceInUseException
+    from moto.bedrock.models import CustomModel
+
+    params = json.loads(self.body or "{}")
+    backend = self.bedrock_backend
+    name, token = str(params.get("modelName", "")), params.get("clientRequestToken")
+    for model in backend.custom_models.values():
+        if token and getattr(model, "tailor_import_token", None) == token:
+            return json.dumps({"modelArn": model.model_arn})
+    if name in backend.custom_models:
+        raise ResourceInUseException(f"A custom model named {name} already exists")
+    source = ((params.get("modelSourceConfig") or {}).get("s3DataSource") or {}).get("s3Uri", "")
+    model = CustomModel(
+        model_name=name,
+        job_name="",
+        job_arn="",
+        base_model_arn="",
+        hyper_parameters={},
+        output_data_config={},
+        training_data_config={"s3Uri": source},
+        training_metrics={},
+        base_model_name="",
+        region_name=backend.region_name,
+        account_id=backend.account_id,
+        customization_type="IMPORTED",
+        model_kms_key_arn=params.get("modelKmsKeyArn"),
+        validation_data_config=None,
+        validation_metrics=None,
+    )
+    model_id = hashlib.sha256(f"{backend.account_id}/{name}".encode()).hexdigest()[:12]
+    partition = model.model_arn.split(":", 2)[1]
+    model.model_arn = (
+        f"arn:{partition}:bedrock:{backend.region_name}:{backend.account_id}:custom-model/imported/{model_id}"
+    )
+    model.tailor_import_token = token  # type: ignore[attr-defined]
+    model.tailor_source_uri = source  # type: ignore[attr-defined]
+    backend.custom_models[name] = model
+    tags = [{"Key": t["key"], "Value": t["value"]} for t in params.get("modelTags") or []]
+    if tags:
+        backend.tagger.tag_resource(model.model_arn, tags)
+    return json.dumps({"modelArn": model.model_arn})
+
+
 _PATCHES: dict[str, Callable[..., str]] = {
+    "create_custom_model": _create_custom_model,
     "create_model_customization_job": _create,
     "get_model_customization_job": _get,
     "stop_model_customization_job": _stop,
@@ -279,7 +332,7 @@ def install() -> None:
         if _ORIGINALS:
             return
         for name, patch in _PATCHES.items():
-            _ORIGINALS[name] = getattr(BedrockResponse, name)
+            _ORIGINALS[name] = getattr(BedrockResponse, name, _MISSING)
             setattr(BedrockResponse, name, patch)
 
 
@@ -289,6 +342,9 @@ def uninstall() -> None:
 
     with _LOCK:
         for name, original in _ORIGINALS.items():
-            setattr(BedrockResponse, name, original)
+            if original is _MISSING:
+                delattr(BedrockResponse, name)  # a handler moto never had
+            else:
+                setattr(BedrockResponse, name, original)
         _ORIGINALS.clear()
         _HOOKS.clear()
