@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tailor.adapters.bedrock import BedrockError, BedrockGateway, ErrorKind
+from tailor.events.models import CostEstimate
 from tailor.jobs.catalog import NovaModel, Technique, bedrock_supports
 
 MAX_NAME_COLLISIONS = 5
@@ -39,6 +40,10 @@ class CustomizationBackend(Protocol):
         """Raise ``RequestError`` for a finding about the run this backend alone can make."""
         ...
 
+    def refine_estimate(self, estimate: CostEstimate, model: NovaModel) -> CostEstimate:
+        """The cost estimate as this backend bills (Bedrock: per token, as given)."""
+        ...
+
     def submit(self, build: Callable[[int], Mapping[str, Any]]) -> StartedJob:
         """Start the job ``build(collisions)`` describes, exactly once. ``build`` is called again
         with a higher count when the job name is taken by a job that is not ours."""
@@ -63,6 +68,9 @@ class BedrockBackend:
 
     def preflight(self, request: Mapping[str, Any]) -> None:
         return None  # build_request already holds Bedrock's rules
+
+    def refine_estimate(self, estimate: CostEstimate, model: NovaModel) -> CostEstimate:
+        return estimate
 
     def find_own(self, build: Callable[[int], Mapping[str, Any]]) -> StartedJob | None:
         # Names are tried in order, so the first free name ends the search: no later one is ours.

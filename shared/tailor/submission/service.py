@@ -120,6 +120,7 @@ def submit_run(data: DatasetValidated, delivery: Delivery, deps: SubmissionDeps)
             "run Nova continued pre-training on SageMaker HyperPod with the Nova CPT recipes (docs/runs.md)"
         )
         return _refuse(deps, run, code, message, hint, estimate)
+    estimate = backend.refine_estimate(estimate, model)
     budget = spec.budget.max_training_cost_usd if spec.budget else None
     verdict = budget_verdict(estimate, budget)
     if verdict is not None:
