@@ -10,8 +10,10 @@ files first, job.json last) and every event on the Tailor bus is shown as it hap
   on completion the compact **open** intent classifier (``tailor.edge.sample``; never a Nova model)
   is quantized, gated, signed and rolled out to the ``demo-fleet`` thing group; each simulated
   device runs the real agent against the local IoT Jobs data plane (a local stand-in);
-- ``support-cpt``: a continued pre-training corpus: valid, and refused honestly (Nova CPT runs on
-  SageMaker HyperPod, not Bedrock);
+- ``support-cpt``: a continued pre-training corpus: Nova CPT runs on SageMaker HyperPod, not
+  Bedrock, so it trains as a PyTorchJob on the SIMULATED HyperPod cluster (a Kubernetes API
+  emulation) and its checkpoint is imported into Bedrock (``CreateCustomModel``); with
+  ``hyperpod=False`` (no cluster configured) it is refused honestly instead;
 - ``support-broken``: three mistakes on known lines → rejected with a line-numbered report.
 
 ``DemoResult.ok`` is True when every expected step happened (``checks``); ``--json`` prints the
@@ -43,6 +45,7 @@ QUESTION = "Where is my order AC-10422?"
 #: The mistakes in samples/demo/support-broken/train.jsonl: line → code.
 BROKEN_LINES = {2: "json_invalid", 4: "role_order", 5: "reserved_token"}
 _STUDENT = "intent-student.onnx"
+HYPERPOD_CYCLES = 5  # polls until the simulated PyTorchJob succeeds, plus one for the import
 
 
 def samples_dir() -> Path:
@@ -150,8 +153,10 @@ class Story:
         on_device: Callable[[dict[str, Any]], None],
         on_answer: Callable[[dict[str, Any]], None],
         timeout: float,
+        hyperpod: bool = False,
     ) -> None:
         self.stack = stack
+        self.hyperpod = hyperpod
         self.workdir = workdir
         self.on_event = on_event
         self.on_device = on_device
@@ -196,6 +201,12 @@ class Story:
     def train(self) -> None:
         self.stack.bedrock_simulator.finish()  # SIMULATED: jobs run to their end now
         self._settle()
+        if self.hyperpod:
+            # SIMULATED HyperPod: each reconcile poll moves a PyTorchJob one step (Created →
+            # Running → Succeeded); the cycle after success imports the checkpoint.
+            for _ in range(HYPERPOD_CYCLES):
+                self.stack.reconcile_hyperpod()
+                self._settle()
 
     def ask(self) -> None:
         from tailor.adapters.deployments import BedrockRuntime
@@ -221,7 +232,7 @@ class Story:
         self.ask()
         self.devices(fleet)
         self.result.seconds = time.monotonic() - started
-        _check(self.result)
+        _check(self.result, hyperpod=self.hyperpod)
         return self.result
 
 
@@ -236,7 +247,7 @@ def _device_line(outcome: DeviceOutcome) -> dict[str, Any]:
     }
 
 
-def _check(result: DemoResult) -> None:
+def _check(result: DemoResult, *, hyperpod: bool = False) -> None:
     def one(dataset: str, detail_type: str) -> dict[str, Any] | None:
         found = result.of(dataset, detail_type)
         return _data(found[0]) if len(found) == 1 else None
@@ -244,7 +255,12 @@ def _check(result: DemoResult) -> None:
     for dataset, expected in (
         (FT, ("DatasetValidated", "JobSubmitted", "JobCompleted", "ModelDeployed")),
         (DISTILL, ("DatasetValidated", "JobSubmitted", "JobCompleted", "EdgePackagePublished")),
-        (CPT, ("DatasetValidated", "JobSubmissionFailed")),
+        (
+            CPT,
+            ("DatasetValidated", "JobSubmitted", "JobCompleted")
+            if hyperpod
+            else ("DatasetValidated", "JobSubmissionFailed"),
+        ),
         (BROKEN, ("DatasetRejected",)),
     ):
         missing = [t for t in expected if one(dataset, t) is None]
@@ -256,12 +272,22 @@ def _check(result: DemoResult) -> None:
     completed = one(FT, "JobCompleted") or {}
     curve = (completed.get("trainingMetrics") or {}).get("curve") or []
     result.check(f"{FT}: completed with a loss curve", len(curve) > 1, f"{len(curve)} points")
-    refused = one(CPT, "JobSubmissionFailed") or {}
-    result.check(
-        f"{CPT}: refused honestly (HyperPod, not Bedrock)",
-        "HyperPod" in f"{refused.get('message', '')} {refused.get('hint', '')}",
-        str(refused.get("errorCode", "")),
-    )
+    if hyperpod:
+        cpt = one(CPT, "JobCompleted") or {}
+        result.check(
+            f"{CPT}: trained on the SIMULATED HyperPod cluster, imported into Bedrock",
+            cpt.get("backend") == "sagemaker-hyperpod"
+            and "custom-model/imported/" in str(cpt.get("outputModelArn", ""))
+            and bool(cpt.get("requiresProvisionedThroughput")),
+            str(cpt.get("outputModelArn", "")),
+        )
+    else:
+        refused = one(CPT, "JobSubmissionFailed") or {}
+        result.check(
+            f"{CPT}: refused honestly (HyperPod, not Bedrock)",
+            "HyperPod" in f"{refused.get('message', '')} {refused.get('hint', '')}",
+            str(refused.get("errorCode", "")),
+        )
     rejected = one(BROKEN, "DatasetRejected") or {}
     found = {(e.get("line"), e.get("code")) for e in rejected.get("errors") or []}
     missing_lines = [f"{line}:{code}" for line, code in BROKEN_LINES.items() if (line, code) not in found]
@@ -434,6 +460,7 @@ def run_demo(
     timeout: float = 60.0,
     as_json: bool = False,
     write: Callable[[str], None] | None = None,
+    hyperpod: bool = True,
 ) -> DemoResult:
     """Tell the story on ``console`` (or as JSON lines through ``write``) and return what happened."""
     import orjson
@@ -460,6 +487,7 @@ def run_demo(
             time_scale=time_scale,
             simulate_bedrock=SimulatorConfig.exact(job_quota=4),
             deployments=DeploymentConfig(active_after_gets=1),
+            simulate_hyperpod=hyperpod,
         ) as stack,
     ):
         fleet = DeviceSimulator(
@@ -484,6 +512,7 @@ def run_demo(
             on_device=reporter.device,
             on_answer=reporter.answer,
             timeout=timeout,
+            hyperpod=hyperpod,
         )
         result = story.play(samples, fleet)
     if isinstance(reporter, JsonLines):

@@ -801,6 +801,8 @@ class Provisioner:
         elif resource.type == "AWS::Scheduler::ScheduleGroup":
             name = str(props.get("Name") or name)
             resource.attributes = {"Arn": self._arn("scheduler", f"schedule-group/{name}")}
+        elif resource.type == "AWS::EKS::AccessEntry":
+            resource.note = "not played: the simulated HyperPod cluster admits any EKS token"
         else:
             resource.note = "nothing to create locally"
         resource.physical_id = name
@@ -882,4 +884,5 @@ _HANDLERS: dict[str, _Handler] = {
     "AWS::Lambda::Permission": Provisioner._resolved_only,
     "AWS::Logs::LogGroup": Provisioner._resolved_only,
     "AWS::Scheduler::ScheduleGroup": Provisioner._resolved_only,
+    "AWS::EKS::AccessEntry": Provisioner._resolved_only,
 }

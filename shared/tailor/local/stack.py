@@ -43,12 +43,16 @@ from tailor.local.summary import Part, ResourceLine, StackSummary
 if TYPE_CHECKING:
     from tailor.local.bedrock_sim import BedrockSimulator, SimulatorConfig
     from tailor.local.deployments_sim import DeploymentConfig, DeploymentSimulator
+    from tailor.local.hyperpod_sim import SimulatedHyperPodCluster
     from tailor.local.iot_jobs import LocalJobsDataPlane
 
 __all__ = ["DEFAULT_TIME_SCALE", "LocalStack", "LocalStackError", "find_template"]
 
 #: Default factor on visibility timeouts (a 180 s timeout becomes 1.8 s locally).
 DEFAULT_TIME_SCALE = 0.01
+LOCAL_HYPERPOD_CLUSTER = "tailor-local-hyperpod"  # SIMULATED: no EKS cluster exists locally
+LOCAL_HYPERPOD_ESCROW = "tailor-local-hyperpod-escrow"
+HYPERPOD_FUNCTION = "HyperPodFunction"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Variables that could send a boto3 call anywhere but the local server; removed while a stack runs.
 _UNSAFE_ENV_PREFIXES = ("AWS_ENDPOINT_URL_",)
@@ -112,6 +116,7 @@ class LocalStack:
         job_seconds: float | None = None,
         job_quota: int | None = None,
         deployments: DeploymentConfig | None = None,
+        simulate_hyperpod: bool = False,
     ) -> None:
         """
         template: a path to a SAM/CloudFormation template (default: ``find_template()``), or a dict
@@ -128,6 +133,10 @@ class LocalStack:
             defaults, or a ``SimulatorConfig``. Off by default here (``tailor local up``: on); when on,
             tests drive it through ``stack.bedrock_simulator`` (``step``/``advance``/``finish``) and
             ``serve`` ticks it. ``job_seconds`` / ``job_quota`` override the config's values.
+        simulate_hyperpod: run a SIMULATED SageMaker HyperPod cluster (``tailor.local.hyperpod_sim``:
+            a Kubernetes API emulation on loopback) and deploy the template with
+            ``HyperPodClusterName`` set, so Nova continued pre-training runs end to end; tests drive
+            it through ``stack.hyperpod_cluster``.
         deployments: how the SIMULATED Bedrock deployments and runtime behave
             (``tailor.local.deployments_sim.DeploymentConfig``; always on with ``repair_bedrock``):
             tests drive them through ``stack.deployment_simulator``.
@@ -155,6 +164,10 @@ class LocalStack:
         self.deployment_config = deployments
         self._deployment_sim: DeploymentSimulator | None = None
         self._jobs_plane: LocalJobsDataPlane | None = None
+        self.simulate_hyperpod = simulate_hyperpod
+        if simulate_hyperpod:
+            self.parameter_values.setdefault("HyperPodClusterName", LOCAL_HYPERPOD_CLUSTER)
+        self._hyperpod: SimulatedHyperPodCluster | None = None
         self.endpoint_url = ""
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -224,7 +237,11 @@ class LocalStack:
                 self._deployment_sim = DeploymentSimulator(self.deployment_config)
                 self._deployment_sim.install()
             self._set_environment()
+            if self.simulate_hyperpod:
+                self._start_hyperpod()
             self._provision()
+            if self._hyperpod is not None:
+                self._wire_hyperpod()
             if self.simulator_config is not None:
                 from tailor.local.bedrock_sim import BedrockSimulator
 
@@ -257,6 +274,34 @@ class LocalStack:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+
+    def _start_hyperpod(self) -> None:
+        from tailor.local.hyperpod_sim import SimulatedHyperPodCluster
+
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=LOCAL_HYPERPOD_ESCROW)
+
+        def write_object(uri: str, body: bytes) -> None:
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+        self._hyperpod = SimulatedHyperPodCluster(write_object, escrow_bucket=LOCAL_HYPERPOD_ESCROW)
+        self._hyperpod.start()
+
+    def _wire_hyperpod(self) -> None:
+        """Point the HyperPod function at the simulated cluster's API instead of DescribeCluster's."""
+        assert self._hyperpod is not None and self._provisioner is not None
+        function = self._provisioner.functions.get(HYPERPOD_FUNCTION)
+        if function is None:
+            raise LocalStackError(
+                f"simulate_hyperpod: the template has no {HYPERPOD_FUNCTION} (HyperPodClusterName unset?)"
+            )
+        function.environment["HYPERPOD_K8S_ENDPOINT"] = self._hyperpod.url
+        self._provisioner.note(
+            HYPERPOD_FUNCTION,
+            f"SIMULATED HyperPod cluster {LOCAL_HYPERPOD_CLUSTER}: Kubernetes API emulation at "
+            f"{self._hyperpod.url} (training is simulated; the access entry and RBAC are not played)",
+        )
 
     def _stop_server(self) -> None:
         """Stop moto's server without waiting out its serve_forever poll (0.5 s): poke it awake."""
@@ -375,6 +420,9 @@ class LocalStack:
     def stop(self) -> None:
         global _ACTIVE
         try:
+            if self._hyperpod is not None:
+                self._hyperpod.stop()
+                self._hyperpod = None
             if self._jobs_plane is not None:
                 self._jobs_plane.stop()
                 self._jobs_plane = None
@@ -453,6 +501,28 @@ class LocalStack:
                 "no deployment simulator: the stack is not started or repair_bedrock is off"
             )
         return self._deployment_sim
+
+    def reconcile_hyperpod(self, cycles: int = 1) -> list[Firing]:
+        """Fire the HyperPod function's reconcile schedule ``cycles`` times, dispatching between
+        (HyperPod emits no job events: its jobs move only when polled)."""
+        ids = [
+            s.logical_id
+            for s in self.provisioner.schedules.values()
+            if any(t.function_id == HYPERPOD_FUNCTION for t in s.targets)
+        ]
+        if not ids:
+            raise LocalStackError(f"no schedule targets {HYPERPOD_FUNCTION} (HyperPodClusterName unset?)")
+        fired: list[Firing] = []
+        for _ in range(cycles):
+            fired += self.fire_schedules(ids)
+            self.run_until_idle()
+        return fired
+
+    @property
+    def hyperpod_cluster(self) -> SimulatedHyperPodCluster:
+        if self._hyperpod is None:
+            raise LocalStackError("the simulated HyperPod cluster is off: LocalStack(simulate_hyperpod=True)")
+        return self._hyperpod
 
     @property
     def jobs_data_plane(self) -> LocalJobsDataPlane:
