@@ -335,7 +335,7 @@ def check_rule_queue_policies(template: Template) -> list[str]:
         if len(plids) > 1
     ]
 
-    def allows(qid: str, rule_lid: str) -> bool:
+    def allows(qid: str, rule_lid: str, rule_condition: Any) -> bool:
         for plid in policies_by_queue.get(qid, []):
             for stmt in _statements(props(template["Resources"][plid]).get("PolicyDocument")):
                 if stmt.get("Effect") != "Allow":
@@ -348,20 +348,37 @@ def check_rule_queue_policies(template: Template) -> list[str]:
                 cond = stmt.get("Condition") or {}
                 for op in ("ArnEquals", "ArnLike"):
                     sources = as_list((cond.get(op) or {}).get("aws:SourceArn"))
-                    if any(target_id(s) == rule_lid for s in sources):
-                        return True
+                    for guard, source in _guarded(sources):
+                        # A source behind Fn::If counts only under the rule's own Condition.
+                        if target_id(source) == rule_lid and guard in (None, rule_condition):
+                            return True
         return False
 
     for rlid, rule in resources_of(template, "AWS::Events::Rule").items():
         for target in as_list(props(rule).get("Targets")):
             for arn in (target.get("Arn"), (target.get("DeadLetterConfig") or {}).get("Arn")):
                 qid = target_id(arn)
-                if qid in queues and not allows(qid, rlid):
+                if qid in queues and not allows(qid, rlid, rule.get("Condition")):
                     problems.append(
                         f"{qid}: no QueuePolicy lets events.amazonaws.com SendMessage"
                         f" with aws:SourceArn = {rlid}"
                     )
     return problems
+
+
+def _guarded(items: list[Any]) -> Iterator[tuple[str | None, Any]]:
+    """(condition, value) for each list item: ``Fn::If [C, x, AWS::NoValue]`` gives (C, x);
+    a plain item gives (None, item). Other Fn::If shapes give both branches unguarded."""
+    for item in items:
+        if isinstance(item, Mapping) and "Fn::If" in item:
+            name, when_true, when_false = item["Fn::If"]
+            if isinstance(when_false, Mapping) and when_false.get("Ref") == "AWS::NoValue":
+                yield str(name), when_true
+            else:
+                yield None, when_true
+                yield None, when_false
+        else:
+            yield None, item
 
 
 def _sqs_mappings(template: Template) -> Iterator[tuple[str, dict[str, Any], str | None]]:
@@ -775,14 +792,57 @@ def check_function_env(template: Template, contract: Mapping[str, Mapping[str, A
                         f"{lid}: sets {var}, which CONTRACTS.md gives to {sorted(row['functions'])} only"
                     )
                 continue
+            source = (row.get("sources") or {}).get(lid, row["source"])
             if var not in env:
                 problems.append(f"{lid}: env var {var} missing")
-            elif target_id(env[var]) != row["source"]:
-                problems.append(f"{lid}: {var} = {env[var]!r}, expected it from {row['source']}")
+            elif target_id(env[var]) != source:
+                problems.append(f"{lid}: {var} = {env[var]!r}, expected it from {source}")
         missing = row["functions"] - set(functions)
         if missing:
             problems.append(f"{var}: CONTRACTS.md names functions not in the template: {sorted(missing)}")
     return problems
+
+
+# The HyperPod backend's function environment (HyperPodFunction, only with HyperPodClusterName), as
+# docs/CONTRACTS.md should carry it: var -> the resource or parameter it comes from. Used only where
+# CONTRACTS.md does not name HyperPodFunction for that var yet (its rows win once they exist), like
+# the fallback constants below. HUB_NAME is a literal (SageMakerPublicHub): test_hyperpod_wiring.py.
+PENDING_FUNCTION = "HyperPodFunction"
+PENDING_FUNCTION_ENV: dict[str, str] = {
+    "HYPERPOD_CLUSTER_NAME": "HyperPodClusterName",
+    "HYPERPOD_NAMESPACE": "HyperPodNamespace",
+    "HYPERPOD_INSTANCE_TYPE": "HyperPodInstanceType",
+    "HYPERPOD_REPLICAS": "HyperPodReplicas",
+    "HYPERPOD_MAX_CONCURRENT_JOBS": "HyperPodMaxConcurrentJobs",
+    "HYPERPOD_INSTANCE_PRICE_USD": "HyperPodInstancePriceUsd",
+    "HYPERPOD_QUEUE_URL": "HyperPodQueue",
+    "BEDROCK_IMPORT_ROLE_ARN": "BedrockImportRole",
+    "BEDROCK_ROLE_ARN": "BedrockImportRole",  # the shared submission settings require it
+    "QUOTA_MAX_WAIT_HOURS": "QuotaMaxWaitHours",
+    "RECONCILE_INTERVAL_MINUTES": "ReconcileIntervalMinutes",
+    "TRAINING_PRICES_JSON": "TrainingPricesJson",
+}
+PENDING_SERVICE_NAMES = ("hyperpod",)
+
+
+def with_pending_contract(
+    env: Mapping[str, list[str]], function_env: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
+    """CONTRACTS.md's two env tables plus the HyperPod rows it does not carry yet (never overriding
+    a row that already names HyperPodFunction)."""
+    merged_env = {var: list(values) for var, values in env.items()}
+    names = merged_env.get("POWERTOOLS_SERVICE_NAME")
+    if names:
+        names += [n for n in PENDING_SERVICE_NAMES if n not in names]
+    merged = {var: {**row, "functions": set(row["functions"])} for var, row in function_env.items()}
+    for var, source in PENDING_FUNCTION_ENV.items():
+        row = merged.setdefault(var, {"functions": set(), "source": source})
+        if PENDING_FUNCTION in row["functions"]:
+            continue
+        row["functions"].add(PENDING_FUNCTION)
+        if source != row["source"]:
+            row["sources"] = {**(row.get("sources") or {}), PENDING_FUNCTION: source}
+    return merged_env, merged
 
 
 def _trusted_services(role: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -793,10 +853,16 @@ def _trusted_services(role: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, 
                 yield str(service), stmt
 
 
+#: What Bedrock may assume a Tailor role for: customization jobs (BedrockCustomizationRole) and
+#: custom models imported with CreateCustomModel (BedrockImportRole, only with HyperPod).
+BEDROCK_SOURCE_KINDS = (":model-customization-job/", ":custom-model/")
+
+
 def check_bedrock_trust(template: Template) -> list[str]:
-    """A role Bedrock may assume trusts it only for this account's model customization jobs:
-    StringEquals aws:SourceAccount = AWS::AccountId and ArnLike/ArnEquals aws:SourceArn on
-    model-customization-job ARNs (the confused-deputy guard Bedrock's docs ask for)."""
+    """A role Bedrock may assume trusts it only for this account's model customization jobs or
+    imported custom models: StringEquals aws:SourceAccount = AWS::AccountId and ArnLike/ArnEquals
+    aws:SourceArn on this account's ARNs of ONE of those kinds (the confused-deputy guard Bedrock's
+    docs ask for)."""
     problems = []
     roles = resources_of(template, "AWS::IAM::Role")
     found = False
@@ -814,9 +880,13 @@ def check_bedrock_trust(template: Template) -> list[str]:
                 for op in ("ArnLike", "ArnEquals")
                 for s in as_list((cond.get(op) or {}).get("aws:SourceArn"))
             ]
-            if not sources or not all(":model-customization-job/" in s for s in sources):
+            if not sources or not any(
+                all(kind in s and ":${AWS::AccountId}:" in s for s in sources)
+                for kind in BEDROCK_SOURCE_KINDS
+            ):
                 problems.append(
-                    f"{lid}: trust lacks aws:SourceArn on model-customization-job ARNs (got {sources})"
+                    f"{lid}: trust lacks aws:SourceArn on this account's model-customization-job (or"
+                    f" custom-model) ARNs (got {sources})"
                 )
     if not found:
         problems.append("no role trusts bedrock.amazonaws.com (BedrockCustomizationRole)")
@@ -906,6 +976,17 @@ def check_submit_queue_sizing(template: Template) -> list[str]:
     ]
     if not mapped:
         return [*problems, "SubmissionFunction has no SQS event source to size"]
+    # HyperPodFunction (only with HyperPod) holds CPT runs while the cluster is busy with the same
+    # quota gate and QuotaMaxWaitHours: its queue is sized the same way.
+    functions = resources_of(template, "AWS::Lambda::Function")
+    hyperpod = [
+        qid
+        for _, esm, qid in _sqs_mappings(template)
+        if qid and target_id(esm.get("FunctionName")) == "HyperPodFunction"
+    ]
+    if "HyperPodFunction" in functions and not hyperpod:
+        problems.append("HyperPodFunction has no SQS event source to size")
+    mapped += hyperpod
     for qid in mapped:
         queue = props(queues[qid])
         max_receive = int((_redrive(queues[qid]) or {}).get("maxReceiveCount", 0))

@@ -55,7 +55,12 @@ def test_a_failed_reconcile_is_dead_lettered(transformed_template: dict[str, Any
     """The schedule invokes asynchronously: a reconcile that fails its retry lands in StatusDLQ
     (alarmed), and the function's role may send there."""
     resources = transformed_template["Resources"]
-    (config,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    (config,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+        and r["Properties"]["FunctionName"] == {"Ref": "StatusFunction"}
+    ]  # HyperPodFunction has its own (tests/infra/test_hyperpod_wiring.py)
     assert config["FunctionName"] == {"Ref": "StatusFunction"}
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StatusDLQ", "Arn"]}
     assert config["MaximumRetryAttempts"] <= 1  # the next cycle is the retry
