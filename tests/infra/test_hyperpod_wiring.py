@@ -531,3 +531,143 @@ def test_the_local_stack_leaves_hyperpod_absent_by_default(transformed_template:
         assert "HyperPodFunction" not in stack.provisioner.functions
         assert not [s for s in stack.scheduler.schedules.values() if "HyperPod" in s.logical_id]
         assert "HyperPodQueueUrl" not in stack.outputs
+
+
+def test_the_local_stack_routes_by_technique_with_a_cluster() -> None:
+    """The two rules as moto's EventBridge runs them: a CPT run reaches HyperPodQueue only, any
+    other run SubmitQueue only (no function consumes here: the queues keep the messages)."""
+    from tailor.local import LocalStack
+
+    with LocalStack(
+        time_scale=0.001, functions=[], parameter_values={"HyperPodClusterName": CLUSTER}
+    ) as stack:
+        assert stack.provisioner.resources["HyperPodFunction"].status == "played"
+        events, sqs = stack.client("events"), stack.client("sqs")
+        bus = stack.physical_id("TailorBus")
+        for technique in ("fine-tuning", CPT):
+            envelope = _envelope(technique)
+            envelope["detail"]["data"]["runId"] = f"route-{technique}"
+            entry = {
+                "Source": envelope["source"],
+                "DetailType": envelope["detail-type"],
+                "Detail": json.dumps(envelope["detail"]),
+                "EventBusName": bus,
+            }
+            assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+        def run_ids(queue: str) -> set[str]:
+            url = stack.physical_id(queue)
+            found: set[str] = set()
+            for _ in range(3):
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                found |= {json.loads(m["Body"])["detail"]["data"]["runId"] for m in messages}
+            return found
+
+        assert run_ids("HyperPodQueue") == {f"route-{CPT}"}
+        assert run_ids("SubmitQueue") == {"route-fine-tuning"}
+
+
+# ------------------------------------------------------------------------------------------------
+# the generic rules that learned about HyperPod still fail where they should
+# ------------------------------------------------------------------------------------------------
+
+
+def test_rules_catch_hyperpod_mistakes(transformed: dict[str, Any]) -> None:
+    from infra_rules import (
+        check_bedrock_trust,
+        check_iam_statements,
+        check_rule_queue_policies,
+        check_submit_queue_sizing,
+    )
+
+    resources = transformed["Resources"]
+    # The shared DLQ's source for HyperPodRule guarded by a condition other than the rule's own.
+    sources = resources["EventsTargetDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Condition"]
+    arns = sources["ArnEquals"]["aws:SourceArn"]
+    (guarded,) = [a for a in arns if isinstance(a, dict) and "Fn::If" in a]
+    guarded["Fn::If"][0] = "HasBedrockVpc"
+    assert any("aws:SourceArn = HyperPodRule" in v for v in check_rule_queue_policies(transformed))
+    guarded["Fn::If"][0] = "HasHyperPod"
+    assert check_rule_queue_policies(transformed) == []
+    # A HyperPod queue too short for the longest cluster-busy wait.
+    resources["HyperPodQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] = 10
+    assert any("HyperPodQueue: maxReceiveCount 10" in v for v in check_submit_queue_sizing(transformed))
+    # An import role trusting Bedrock for a mix of kinds, or for another account.
+    trust = resources["BedrockImportRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    trust["Condition"]["ArnLike"]["aws:SourceArn"] = [
+        {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:custom-model/*"},
+        {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:model-import-job/*"},
+    ]
+    assert any(v.startswith("BedrockImportRole: trust lacks") for v in check_bedrock_trust(transformed))
+    trust["Condition"]["ArnLike"]["aws:SourceArn"] = "arn:aws:bedrock:us-east-1:999999999999:custom-model/*"
+    assert any(v.startswith("BedrockImportRole: trust lacks") for v in check_bedrock_trust(transformed))
+    # A wildcard action on the function's role.
+    statements = resources["HyperPodFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    next(s for s in statements if s.get("Sid") == "DescribeHyperPodCluster")["Action"] = "eks:*"
+    assert any(
+        "HyperPodFunctionRole/DescribeHyperPodCluster: wildcard" in v
+        for v in check_iam_statements(transformed)
+    )
+
+
+def test_pending_contract_never_overrides_contracts_md() -> None:
+    from infra_rules import with_pending_contract
+
+    env, function_env = with_pending_contract(
+        {"POWERTOOLS_SERVICE_NAME": ["ingestion"]},
+        {
+            "BEDROCK_ROLE_ARN": {"functions": {"SubmissionFunction"}, "source": "BedrockCustomizationRole"},
+            "HYPERPOD_QUEUE_URL": {"functions": {"HyperPodFunction"}, "source": "SomethingElse"},
+        },
+    )
+    assert env["POWERTOOLS_SERVICE_NAME"] == ["ingestion", "hyperpod"]
+    assert function_env["BEDROCK_ROLE_ARN"] == {
+        "functions": {"SubmissionFunction", "HyperPodFunction"},
+        "source": "BedrockCustomizationRole",
+        "sources": {"HyperPodFunction": "BedrockImportRole"},
+    }
+    assert function_env["HYPERPOD_QUEUE_URL"] == {
+        "functions": {"HyperPodFunction"},
+        "source": "SomethingElse",
+    }
+    assert function_env["HYPERPOD_CLUSTER_NAME"] == {
+        "functions": {"HyperPodFunction"},
+        "source": "HyperPodClusterName",
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameters", "failing"),
+    [
+        ({}, set()),
+        ({"HyperPodClusterName": CLUSTER}, set()),
+        (
+            {
+                "HyperPodClusterName": CLUSTER,
+                "HyperPodSubnetIds": "subnet-0a1b",
+                "HyperPodSecurityGroupIds": "sg-01",
+            },
+            set(),
+        ),
+        (
+            {"HyperPodClusterName": CLUSTER, "HyperPodSubnetIds": "subnet-0a1b"},
+            {"HyperPodVpcNeedsSecurityGroups"},
+        ),
+        (
+            {"HyperPodSubnetIds": "subnet-0a1b", "HyperPodSecurityGroupIds": "sg-01"},
+            {"HyperPodVpcNeedsACluster"},
+        ),
+    ],
+)
+def test_template_rules_refuse_half_a_vpc(
+    transformed_template: dict[str, Any], parameters: dict[str, str], failing: set[str]
+) -> None:
+    """The template's Rules (CloudFormation checks them before creating anything)."""
+    deployed = Deployed(transformed_template, parameters)
+    failed = set()
+    for name, rule in transformed_template["Rules"].items():
+        if deployed.resolver.resolve(rule["RuleCondition"], name) and not all(
+            deployed.resolver.resolve(a["Assert"], name) for a in rule["Assertions"]
+        ):
+            failed.add(name)
+    assert failed == failing
