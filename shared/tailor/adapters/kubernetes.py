@@ -159,6 +159,10 @@ class KubernetesJobs:
             raise KubeError.from_api_exception(error, what) from error
 
     def _plain(self, obj: Any) -> dict[str, Any]:
+        # Raw JSON, not the client's typed models: reading tolerantly (a field a newer API server
+        # adds or omits must not fail deserialization).
+        if hasattr(obj, "data") and isinstance(obj.data, bytes | bytearray):
+            return dict(json.loads(obj.data or b"{}"))
         return dict(self._client().sanitize_for_serialization(obj))
 
     def create(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +170,11 @@ class KubernetesJobs:
         what = f"create {kind} {self.namespace}/{name}"
         if kind == "ConfigMap":
             created = self._call(
-                what, self._core().create_namespaced_config_map, self.namespace, dict(manifest)
+                what,
+                self._core().create_namespaced_config_map,
+                self.namespace,
+                dict(manifest),
+                _preload_content=False,
             )
             result = self._plain(created) if created is not None else None
         elif kind == "PyTorchJob":
@@ -208,6 +216,7 @@ class KubernetesJobs:
             self._core().read_namespaced_config_map,
             name,
             self.namespace,
+            _preload_content=False,
         )
         return self._plain(found) if found is not None else None
 
@@ -229,6 +238,7 @@ class KubernetesJobs:
             self._core().list_namespaced_pod,
             self.namespace,
             label_selector=f"{JOB_NAME_LABEL}={name}",
+            _preload_content=False,
         )
         return list(self._plain(found).get("items", [])) if found is not None else []
 

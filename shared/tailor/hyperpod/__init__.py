@@ -1,0 +1,1 @@
+"""Nova continued pre-training on SageMaker HyperPod (EKS): recipes, rendering, backend, status."""
