@@ -31,6 +31,8 @@ FORBIDDEN = (
     "onnx",
     "onnxruntime",
     "numpy",
+    # The Kubernetes client: only the HyperPod function carries it, and imports it on first use.
+    "kubernetes",
 )
 
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tailor.adapters import aws
-from tailor.adapters.errors import BackendCallError, ErrorKind
+from tailor.adapters.errors import BackendCallError
+from tailor.adapters.errors import ErrorKind as ErrorKind  # re-exported: callers import it from here
 
 _RETRY = frozenset(
     {
