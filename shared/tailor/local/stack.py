@@ -287,6 +287,10 @@ class LocalStack:
 
         self._hyperpod = SimulatedHyperPodCluster(write_object, escrow_bucket=LOCAL_HYPERPOD_ESCROW)
         self._hyperpod.start()
+        from tailor.local import moto_hub
+
+        moto_hub.install()  # SIMULATED SageMaker Public Hub (DescribeHubContent) with the template
+        moto_hub.publish_template(s3)
 
     def _wire_hyperpod(self) -> None:
         """Point the HyperPod function at the simulated cluster's API instead of DescribeCluster's."""
@@ -423,6 +427,9 @@ class LocalStack:
             if self._hyperpod is not None:
                 self._hyperpod.stop()
                 self._hyperpod = None
+                from tailor.local import moto_hub
+
+                moto_hub.uninstall()
             if self._jobs_plane is not None:
                 self._jobs_plane.stop()
                 self._jobs_plane = None
@@ -503,8 +510,9 @@ class LocalStack:
         return self._deployment_sim
 
     def reconcile_hyperpod(self, cycles: int = 1) -> list[Firing]:
-        """Fire the HyperPod function's reconcile schedule ``cycles`` times, dispatching between
-        (HyperPod emits no job events: its jobs move only when polled)."""
+        """Fire the HyperPod function's reconcile schedule ``cycles`` times (HyperPod emits no job
+        events: its jobs move only when polled). Only the firing: the events it publishes wait for
+        the next ``run_until_idle``."""
         ids = [
             s.logical_id
             for s in self.provisioner.schedules.values()
@@ -515,7 +523,6 @@ class LocalStack:
         fired: list[Firing] = []
         for _ in range(cycles):
             fired += self.fire_schedules(ids)
-            self.run_until_idle()
         return fired
 
     @property
