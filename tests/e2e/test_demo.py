@@ -20,7 +20,9 @@ STORY = {
         "JobCompleted",
         "EdgePackagePublished",
     ],
-    "support-cpt": ["DatasetValidated", "JobSubmissionFailed"],
+    # Trained on the SIMULATED HyperPod cluster and imported into Bedrock (without a cluster configured
+    # it is refused: test_the_demo_without_hyperpod_refuses_cpt_honestly).
+    "support-cpt": ["DatasetValidated", "JobSubmitted", "JobStatusChanged", "JobCompleted"],
     "support-broken": ["DatasetRejected"],
 }
 
@@ -54,8 +56,14 @@ def test_the_demo_json_lines_tell_the_story() -> None:
     assert seen["support-bot"].count("JobStatusChanged") == 2
 
     by_type = {e["detail-type"]: e["detail"]["data"] for e in events}
-    refused = by_type["JobSubmissionFailed"]
-    assert refused["errorCode"] == "technique_not_on_bedrock" and "HyperPod" in refused["hint"]
+    cpt_run = summary["runs"]["support-cpt"]
+    cpt_done = next(
+        e["detail"]["data"]
+        for e in events
+        if e["detail-type"] == "JobCompleted" and e["detail"]["data"]["runId"] == cpt_run
+    )
+    assert cpt_done["backend"] == "sagemaker-hyperpod" and cpt_done["requiresProvisionedThroughput"] is True
+    assert "custom-model/imported/" in cpt_done["outputModelArn"]
     rejected = by_type["DatasetRejected"]
     assert {(e["line"], e["code"]) for e in rejected["errors"]} >= {
         (2, "json_invalid"),
@@ -96,10 +104,34 @@ def test_the_demo_reads_well_at_80_columns() -> None:
         "EdgePackagePublished",
         "SUCCEEDED linux-x86_64",
         "REJECTED linux-aarch64",
-        "HyperPod",
+        "SIMULATED HyperPod",
+        "imported into Bedrock as custom model",
+        "needs Provisioned Throughput",
         "json_invalid",
         "The story happened",
     ):
-        assert words in text, words
+        assert words in " ".join(text.split()), words  # a long line folds: compare the words
     assert re.search(r"JobCompleted\s+completed, loss \d\.\d{3} [▁▂▃▄▅▆▇█]+", text), text
     assert "simulated" in text.lower()
+
+
+def test_the_demo_without_hyperpod_refuses_cpt_honestly() -> None:
+    """``--no-hyperpod``: no cluster configured, so the CPT corpus is refused with the real path."""
+    from typer.testing import CliRunner
+
+    from tailor.cli.local import local_app
+
+    result = CliRunner().invoke(local_app, ["demo", "--json", "--no-hyperpod"])
+    assert result.exit_code == 0, result.output
+    lines = [orjson.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    summary = lines[-1]
+    assert summary["ok"] is True, summary["checks"]
+    cpt_run = summary["runs"]["support-cpt"]
+    cpt = [
+        line["event"]
+        for line in lines
+        if line["kind"] == "event" and line["event"]["detail"]["data"].get("runId") == cpt_run
+    ]
+    assert [e["detail-type"] for e in cpt] == ["DatasetValidated", "JobSubmissionFailed"]
+    refused = cpt[-1]["detail"]["data"]
+    assert refused["errorCode"] == "technique_not_on_bedrock" and "HyperPod" in refused["hint"]

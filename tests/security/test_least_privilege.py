@@ -56,6 +56,10 @@ _VPC_ONLY = (
     "EC2 Describe* has no resource types; only in the Bedrock service role's VPC statements "
     "(BedrockSubnetIds set), as Bedrock's 'Protect model customization jobs using a VPC' grants them"
 )
+_HYPERPOD_VPC_ONLY = (
+    "EC2 Describe* has no resource types; only when the HyperPod function runs in a VPC "
+    "(HyperPodSubnetIds set): Lambda manages the function's ENIs with its execution role"
+)
 # (owner logical id, action) -> why this Allow may use Resource "*".
 RESOURCE_STAR_BY_OWNER: dict[tuple[str, str], str] = {
     ("SubmissionFunctionRole", "bedrock:ListModelCustomizationJobs"): (
@@ -72,6 +76,8 @@ RESOURCE_STAR_BY_OWNER: dict[tuple[str, str], str] = {
     ("BedrockCustomizationRole", "ec2:DescribeDhcpOptions"): _VPC_ONLY,
     ("BedrockCustomizationRole", "ec2:DescribeSubnets"): _VPC_ONLY,
     ("BedrockCustomizationRole", "ec2:DescribeSecurityGroups"): _VPC_ONLY,
+    ("HyperPodFunctionRole", "ec2:DescribeNetworkInterfaces"): _HYPERPOD_VPC_ONLY,
+    ("HyperPodFunctionRole", "ec2:DescribeSubnets"): _HYPERPOD_VPC_ONLY,
     ("EdgeSigningKey", "kms:*"): "in a key policy, Resource '*' means this key only",
 }
 

@@ -67,7 +67,8 @@ def test_help_shows_clean_flags(
     out = capsys.readouterr().out
     assert "--help" in out
     assert "<bool>" not in out  # a flag takes no value: no type shown
-    assert "--no-" not in out or "--no-schedules" in out  # one flag per boolean, no --x/--no-x pairs
+    # One flag per boolean, no --x/--no-x pairs (a --no-x flag alone turns a default off).
+    assert "--no-" not in out or "--no-schedules" in out or "--no-hyperpod" in out
     assert " / --no-" not in out
 
 

@@ -130,6 +130,15 @@ def up(
             help="do not simulate Bedrock training: jobs are created but stay InProgress",
         ),
     ] = False,
+    no_hyperpod: Annotated[
+        bool,
+        typer.Option(
+            "--no-hyperpod",
+            help="no SIMULATED HyperPod cluster: CPT datasets are refused, as on a stack without "
+            "HyperPodClusterName (with it, CPT jobs move on the HyperPod reconcile schedule: "
+            "--schedule-time-scale speeds them)",
+        ),
+    ] = False,
 ) -> None:
     """Start the local stack, print how to reach it, and play Lambda until Ctrl-C.
 
@@ -160,6 +169,7 @@ def up(
         port=port,
         echo_logs=None if quiet else sys.stdout,
         simulate_bedrock=simulator,
+        simulate_hyperpod=not no_hyperpod,
     )
     with stack:
         _print_banner(console, stack, verbose=verbose, env_file=env_file)
@@ -256,11 +266,26 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines: every bus event, each device outcome, a summary")
     ] = False,
+    no_hyperpod: Annotated[
+        bool,
+        typer.Option(
+            "--no-hyperpod",
+            help="no SIMULATED HyperPod cluster: the CPT corpus is refused, as on a stack without "
+            "HyperPodClusterName",
+        ),
+    ] = False,
 ) -> None:
     """The whole story on a fresh local stack: four sample datasets from upload to devices."""
     from rich.console import Console
 
     from tailor.local.demo import run_demo
 
-    result = run_demo(Console(), template=template, time_scale=time_scale, timeout=timeout, as_json=as_json)
+    result = run_demo(
+        Console(),
+        template=template,
+        time_scale=time_scale,
+        timeout=timeout,
+        as_json=as_json,
+        hyperpod=not no_hyperpod,
+    )
     raise typer.Exit(0 if result.ok else 1)

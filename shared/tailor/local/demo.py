@@ -351,11 +351,21 @@ def _event_text(event: dict[str, Any]) -> tuple[str, str]:
         cost = (
             f"~${float(usd):.2f}" if isinstance(usd, int | float) else "no price known (TRAINING_PRICES_JSON)"
         )
+        if str(data.get("jobArn", "")).startswith("hyperpod://"):
+            # HyperPod bills instance-hours; the first note says how many (tailor.hyperpod.cost).
+            hours = next((n for n in estimate.get("notes") or [] if "instance-hours" in n), "")
+            shape = hours.split(" for about ")[0].removeprefix("an estimate: ") if hours else tokens
+            return "green", f"{data.get('technique')} on HyperPod: {shape}, {cost} (estimate)"
         return "green", f"{data.get('technique')}: {tokens}, {cost}"
     if kind == "JobSubmissionFailed":
         return "yellow", f"not submitted ({data.get('errorCode')}): {data.get('hint') or data.get('message')}"
     if kind == "JobStatusChanged":
-        return "dim", f"{data.get('previousStatus') or '·'} → {data.get('status')} (SIMULATED training)"
+        where = "HyperPod" if str(data.get("jobArn", "")).startswith("hyperpod://") else "training"
+        return "dim", f"{data.get('previousStatus') or '·'} → {data.get('status')} (SIMULATED {where})"
+    if kind == "JobCompleted" and data.get("backend") == "sagemaker-hyperpod":
+        model = str(data.get("outputModelArn", "")).rsplit("/", 1)[-1]
+        needs = "; needs Provisioned Throughput" if data.get("requiresProvisionedThroughput") else ""
+        return "green", f"imported into Bedrock as custom model {model}{needs}"
     if kind == "JobCompleted":
         metrics = data.get("trainingMetrics") or {}
         curve = [float(p["loss"]) for p in metrics.get("curve") or [] if "loss" in p]

@@ -117,3 +117,17 @@ def test_the_rendered_recipe_points_at_the_validated_snapshot(stack: LocalStack)
     recipe = yaml.safe_load(maps[("kubeflow", f"{name}-recipe")]["data"]["config.yaml"])
     assert recipe["run"]["data_s3_path"] == validated["dataset"]["snapshot"]["training"]["uri"]
     assert recipe["run"]["output_s3_path"].endswith(f"/jobs/{submitted['runId']}/")
+
+
+def test_the_hyperpod_function_env_matches_the_template(stack: LocalStack) -> None:
+    """With HyperPodClusterName set, the conditional resources exist and are wired as written."""
+    from test_local_template import TEMPLATE, assert_function_env_matches
+
+    from tailor.local.sam_transform import load_template, transform_template
+
+    transformed = transform_template(load_template(TEMPLATE))
+    assert_function_env_matches(stack, transformed, injected={"HyperPodFunction": {"HYPERPOD_K8S_ENDPOINT"}})
+    env = stack.function_env("HyperPodFunction")
+    assert env["HYPERPOD_K8S_ENDPOINT"] == stack.hyperpod_cluster.url
+    assert env["POWERTOOLS_SERVICE_NAME"] == "hyperpod"
+    assert env["HYPERPOD_CLUSTER_NAME"] == "tailor-local-hyperpod"

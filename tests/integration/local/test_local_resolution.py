@@ -265,6 +265,7 @@ def test_the_provisioner_handles_only_what_tailor_uses() -> None:
         "AWS::KMS::Alias",
         "AWS::IAM::Role",
         "AWS::Logs::LogGroup",
+        "AWS::EKS::AccessEntry",  # resolved with a note: the simulated cluster has no IAM mapping
         "Custom::KmsPublicKey",  # the edge signing key's public key, for the stack outputs
     }
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tailor.local import LocalStack
+from tailor.local.provision import ABSENT
 from tailor.local.sam_transform import load_template, transform_template
 
 pytestmark = pytest.mark.integration
@@ -40,8 +41,31 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-def _functions(transformed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in transformed["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+def _present(stack: LocalStack, transformed: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """The template's resources of a type that exist in this stack: a resource under a false
+    Condition (the HyperPod backend without HyperPodClusterName) is not created, as in CloudFormation."""
+    return {
+        k: v
+        for k, v in transformed["Resources"].items()
+        if v["Type"] == resource_type and stack.provisioner.resources[k].status != ABSENT
+    }
+
+
+def assert_function_env_matches(
+    stack: LocalStack, transformed: dict[str, Any], injected: dict[str, set[str]] | None = None
+) -> None:
+    """Each function's environment is the template's; ``injected`` names the variables the local
+    stack adds on purpose (the simulated cluster's endpoint), per function."""
+    functions = _present(stack, transformed, "AWS::Lambda::Function")
+    assert functions, "the template has no function"
+    for logical_id, body in functions.items():
+        variables = body["Properties"]["Environment"]["Variables"]
+        expected = {name: _ref_value(stack, value) for name, value in variables.items()}
+        actual = stack.function_env(logical_id)
+        extra = (injected or {}).get(logical_id, set())
+        assert set(actual) - set(expected) == extra, logical_id
+        assert {k: v for k, v in actual.items() if k not in extra} == expected
+        assert set(expected) >= CONTRACT_VARIABLES | {"POWERTOOLS_SERVICE_NAME"}
 
 
 def _ref_value(stack: LocalStack, value: Any) -> str:
@@ -60,13 +84,8 @@ def _ref_value(stack: LocalStack, value: Any) -> str:
 
 
 def test_every_function_env_matches_the_template(stack: LocalStack, transformed: dict[str, Any]) -> None:
-    functions = _functions(transformed)
-    assert functions, "the template has no function"
-    for logical_id, body in functions.items():
-        variables = body["Properties"]["Environment"]["Variables"]
-        expected = {name: _ref_value(stack, value) for name, value in variables.items()}
-        assert stack.function_env(logical_id) == expected
-        assert set(expected) >= CONTRACT_VARIABLES | {"POWERTOOLS_SERVICE_NAME"}
+    assert_function_env_matches(stack, transformed)
+    assert "HyperPodFunction" not in stack.provisioner.functions  # no cluster configured
 
 
 def test_the_names_in_the_env_exist_as_the_template_describes(stack: LocalStack) -> None:
@@ -118,7 +137,7 @@ def test_queues_carry_the_template_redrive_and_scaled_timeouts(
     stack: LocalStack, transformed: dict[str, Any]
 ) -> None:
     sqs = stack.client("sqs")
-    queues = {k: v for k, v in transformed["Resources"].items() if v["Type"] == "AWS::SQS::Queue"}
+    queues = _present(stack, transformed, "AWS::SQS::Queue")
     for logical_id, body in queues.items():
         props = body.get("Properties", {})
         attributes = sqs.get_queue_attributes(QueueUrl=stack.physical_id(logical_id), AttributeNames=["All"])[
