@@ -804,7 +804,7 @@ def check_function_env(template: Template, contract: Mapping[str, Mapping[str, A
 
 
 # The HyperPod backend's function environment (HyperPodFunction, only with HyperPodClusterName), as
-# docs/CONTRACTS.md should carry it: var -> the resource or parameter it comes from. Used only where
+# docs/CONTRACTS.md carries it (its HYPERPOD_* rows do now): var -> the resource or parameter. Used only where
 # CONTRACTS.md does not name HyperPodFunction for that var yet (its rows win once they exist), like
 # the fallback constants below. HUB_NAME is a literal (SageMakerPublicHub): test_hyperpod_wiring.py.
 PENDING_FUNCTION = "HyperPodFunction"
