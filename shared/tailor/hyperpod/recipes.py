@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tailor.submission.request import RequestError
+
 RECIPES_AS_OF = "2026-12"
 _SOURCE = (
     "SageMaker HyperPod recipes, training/nova (CPT), and the Nova user guide's HyperPod compute "
@@ -20,14 +22,8 @@ _SOURCE = (
 DEFAULT_IMAGE = "708977205387.dkr.ecr.us-east-1.amazonaws.com/nova-fine-tune-repo:SM-HP-CPT-latest"
 
 
-class RecipeError(ValueError):
+class RecipeError(RequestError):
     """A finding about the run against the recipe: refused before any call, never retried."""
-
-    def __init__(self, code: str, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
