@@ -55,9 +55,9 @@ def measure(runs: int) -> dict[str, object]:
     sample("import boto3", [], env)
     for path in HANDLERS.values():
         sample("import app", [str(path), shared], env)
-    # Interleave baseline and handler samples so machine noise hits both alike.
     for service, statement in WHAT_IF.values():
         sample(statement, [str(HANDLERS[service]), shared], env)
+    # Interleave baseline and handler samples so machine noise hits both alike.
     baseline: list[float] = []
     handlers: dict[str, list[float]] = {name: [] for name in HANDLERS}
     what_if: dict[str, list[float]] = {name: [] for name in WHAT_IF}

@@ -803,10 +803,11 @@ def check_function_env(template: Template, contract: Mapping[str, Mapping[str, A
     return problems
 
 
-# The HyperPod backend's function environment (HyperPodFunction, only with HyperPodClusterName), as
-# docs/CONTRACTS.md carries it (its HYPERPOD_* rows do now): var -> the resource or parameter. Used only where
-# CONTRACTS.md does not name HyperPodFunction for that var yet (its rows win once they exist), like
-# the fallback constants below. HUB_NAME is a literal (SageMakerPublicHub): test_hyperpod_wiring.py.
+# The HyperPod backend's function environment (HyperPodFunction, only with HyperPodClusterName):
+# var -> the resource or parameter it comes from. A row CONTRACTS.md already has for HyperPodFunction
+# wins (it now carries the HYPERPOD_* rows and the service name); what this still adds are the shared
+# variables whose source differs for HyperPodFunction (one source per row there), like the fallback
+# constants below. HUB_NAME is a literal (SageMakerPublicHub): test_hyperpod_wiring.py.
 PENDING_FUNCTION = "HyperPodFunction"
 PENDING_FUNCTION_ENV: dict[str, str] = {
     "HYPERPOD_CLUSTER_NAME": "HyperPodClusterName",

@@ -21,7 +21,7 @@ from tailor.events.models import CostEstimate
 from tailor.hyperpod.cost import hyperpod_estimate
 from tailor.hyperpod.recipes import CptRecipe, RecipeError, check_capacity, cpt_recipe_for
 from tailor.hyperpod.render import JobValues, PayloadTemplate, RenderedJob, render_job
-from tailor.hyperpod.settings import HyperPodSettings, JobRef
+from tailor.hyperpod.settings import BACKEND, HyperPodSettings, JobRef
 from tailor.jobs.catalog import NovaModel, Technique, resolve_model
 from tailor.submission.backends import MAX_NAME_COLLISIONS, StartedJob
 from tailor.submission.request import RUN_TAG, RequestError
@@ -57,7 +57,7 @@ def token_of(obj: Mapping[str, Any] | None) -> str | None:
 
 
 class HyperPodBackend:
-    name = "sagemaker-hyperpod"
+    name = BACKEND
 
     def __init__(
         self, jobs: JobsApi, settings: HyperPodSettings, templates: TemplateSource | None = None

@@ -26,7 +26,7 @@ from tailor.adapters.object_store import ObjectNotFoundError, ObjectStore
 from tailor.adapters.runs import RunStore
 from tailor.hyperpod.backend import MODEL_ANNOTATION, token_of
 from tailor.hyperpod.conditions import JobState, job_state
-from tailor.hyperpod.settings import HyperPodSettings, JobRef
+from tailor.hyperpod.settings import BACKEND, HyperPodSettings, JobRef
 from tailor.jobs.catalog import Technique
 from tailor.jobs.naming import client_request_token, job_name, request_token
 from tailor.jobs.run import RunRecord
@@ -37,7 +37,6 @@ from tailor.status.service import StatusDeps, StatusOutcome, adopt, apply_observ
 
 logger = logging.getLogger(__name__)
 
-BACKEND = "sagemaker-hyperpod"
 MAX_NAME_COLLISIONS = 5
 # Bedrock's word for a checkpoint that never showed up: the trainer succeeded but wrote nothing.
 MANIFEST_GRACE = timedelta(hours=1)

@@ -74,5 +74,9 @@ class JobRef:
         return cls(*parts)
 
 
+#: Where a HyperPod run's job ran, as JobCompleted.backend and the backend's name say it.
+BACKEND = "sagemaker-hyperpod"
+
+
 def is_hyperpod_job(job_arn: str | None) -> bool:
     return bool(job_arn) and str(job_arn).startswith(JobRef.SCHEME)

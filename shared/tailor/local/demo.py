@@ -330,6 +330,8 @@ def _check(result: DemoResult, *, hyperpod: bool = False) -> None:
 def _event_text(event: dict[str, Any]) -> tuple[str, str]:
     """(style, a few words) for the timeline."""
     from tailor.cli.status import sparkline
+    from tailor.hyperpod.settings import BACKEND as HYPERPOD_BACKEND
+    from tailor.hyperpod.settings import is_hyperpod_job
 
     kind, data = str(event.get("detail-type")), _data(event)
     if kind == "DatasetValidated":
@@ -351,18 +353,15 @@ def _event_text(event: dict[str, Any]) -> tuple[str, str]:
         cost = (
             f"~${float(usd):.2f}" if isinstance(usd, int | float) else "no price known (TRAINING_PRICES_JSON)"
         )
-        if str(data.get("jobArn", "")).startswith("hyperpod://"):
-            # HyperPod bills instance-hours; the first note says how many (tailor.hyperpod.cost).
-            hours = next((n for n in estimate.get("notes") or [] if "instance-hours" in n), "")
-            shape = hours.split(" for about ")[0].removeprefix("an estimate: ") if hours else tokens
-            return "green", f"{data.get('technique')} on HyperPod: {shape}, {cost} (estimate)"
+        if is_hyperpod_job(data.get("jobArn")):  # HyperPod bills instance-hours, not tokens
+            return "green", f"{data.get('technique')} on HyperPod: {cost} in instance-hours (estimate)"
         return "green", f"{data.get('technique')}: {tokens}, {cost}"
     if kind == "JobSubmissionFailed":
         return "yellow", f"not submitted ({data.get('errorCode')}): {data.get('hint') or data.get('message')}"
     if kind == "JobStatusChanged":
-        where = "HyperPod" if str(data.get("jobArn", "")).startswith("hyperpod://") else "training"
+        where = "HyperPod" if is_hyperpod_job(data.get("jobArn")) else "training"
         return "dim", f"{data.get('previousStatus') or '·'} → {data.get('status')} (SIMULATED {where})"
-    if kind == "JobCompleted" and data.get("backend") == "sagemaker-hyperpod":
+    if kind == "JobCompleted" and data.get("backend") == HYPERPOD_BACKEND:
         model = str(data.get("outputModelArn", "")).rsplit("/", 1)[-1]
         needs = "; needs Provisioned Throughput" if data.get("requiresProvisionedThroughput") else ""
         return "green", f"imported into Bedrock as custom model {model}{needs}"
