@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tailor.local import moto_bedrock
+from tailor.local import moto_atomic, moto_bedrock
 
 __all__ = [
     "EVENT_DETAIL_TYPE",
@@ -338,7 +338,11 @@ class BedrockSimulator:
         self._pending: list[SimulatedEvent] = []  # changed, not yet decided
         self._held: list[tuple[int, SimulatedEvent]] = []  # (due tick, late event)
         self._occurrences: dict[tuple[str, str], int] = {}
+        # Lock order: moto's request lock (moto_atomic), then this one — moto's Bedrock hooks run
+        # inside a request. Nothing here calls moto over HTTP while holding either (it would wait
+        # for a server thread that waits for the lock): S3 writes and events go out after.
         self._lock = threading.RLock()
+        self._writes: list[tuple[str, str, bytes]] = []  # (bucket, key, body) due before the next put
         self._last_tick = 0.0
         self._installed = False
 
@@ -411,7 +415,7 @@ class BedrockSimulator:
         """One tick: every job moves to where its timeline is at ``now`` (default: the clock), then
         the events due are put on the default bus. Returns the events put."""
         now = now or self.clock()
-        with self._lock:
+        with moto_atomic.exclusive(), self._lock:
             backend = self._backend()
             for job in list(backend.model_customization_jobs.values()):
                 if job.job_name not in self._jobs and getattr(job, "tailor_job_id", None) is None:
@@ -425,7 +429,7 @@ class BedrockSimulator:
         """Move ``job`` (name or ARN; default: every unfinished job) ``stages`` stages along its fate
         whatever the time, then deliver as ``step`` does. Returns the events put."""
         now = self.clock()
-        with self._lock:
+        with moto_atomic.exclusive(), self._lock:
             for sim, moto_job in self._targets(job, now):
                 for _ in range(stages):
                     if sim.done:
@@ -437,7 +441,7 @@ class BedrockSimulator:
         """Run ``job`` (default: every job) to its end now; then (``deliver_late``) put every held
         event too. Returns the events put."""
         now = self.clock()
-        with self._lock:
+        with moto_atomic.exclusive(), self._lock:
             for sim, moto_job in self._targets(job, now):
                 while not sim.done:
                     self._apply(sim, moto_job, now)
@@ -596,8 +600,13 @@ class BedrockSimulator:
             layout = validation_layout(job.job_name, _tags(job))
             written.append((VALIDATION_CSV_KEYS[layout], _csv(checks, "validation_loss")))
             validation = checks[-1][2]
+        # The bucket is checked here (moto's S3 in this process: no HTTP under the locks); the
+        # objects are written by _deliver, before the event that announces them.
+        from moto.s3.models import s3_backends
+
+        s3_backends[self.account_id]["aws"].get_bucket(bucket)  # MissingBucket fails the job
         for key, text in written:
-            self.s3.put_object(Bucket=bucket, Key=base + key, Body=text.encode(), ContentType="text/csv")
+            self._writes.append((bucket, base + key, text.encode()))
             sim.metrics.append(f"s3://{bucket}/{base}{key}")
         return rows[-1][2], validation
 
@@ -646,6 +655,12 @@ class BedrockSimulator:
                 due.append(event)
                 if _unit(self.seed, "dup", event.job_name, event.status, seen) < config.duplicate_probability:
                     due.append(replace(event, duplicate=True))
+            writes, self._writes = self._writes, []
+        for bucket, metrics_key, body in writes:
+            try:
+                self.s3.put_object(Bucket=bucket, Key=metrics_key, Body=body, ContentType="text/csv")
+            except Exception as error:
+                self.notes.append(f"s3://{bucket}/{metrics_key}: put_object failed: {error}")
         return self._put(due)
 
     def _put(self, events: list[SimulatedEvent]) -> list[SimulatedEvent]:

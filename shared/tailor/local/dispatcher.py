@@ -20,6 +20,13 @@ Handlers are imported from ``CodeUri`` + ``Handler`` under a module name unique 
 function (every service has an ``app.py``), with the function's directory first on ``sys.path``
 and its sibling modules kept apart from other functions'. Whatever a handler prints (Powertools
 logs, EMF metrics) goes to that function's log, as CloudWatch Logs would (``LocalStack.logs``).
+
+Concurrent mode (``concurrent=True``) plays Lambda's scaling instead of one batch at a time: each
+event source gets its own poller thread(s) with one batch in flight each, and handlers run in
+worker processes (``tailor.local.workers``: one execution environment per process, pooled per
+function, warm after the first call), so a backlog on one queue does not stall the others and
+handlers use more than one core. The in-process mode stays the default: tests can monkeypatch a
+handler's modules there, which a worker process would not see.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -41,34 +49,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
+from tailor.local.lambda_context import LambdaContext
 from tailor.local.moto_gaps import EventRepairs
 from tailor.local.provision import EventSourceInfo, FunctionInfo, QueueInfo
+from tailor.local.workers import FunctionWorker
 
 __all__ = ["Dispatcher", "DispatcherTimeoutError", "FunctionLog", "IdleSummary", "LambdaContext"]
 
 
+#: Concurrent mode: the longest wait of an idle poller between two receives (seconds).
+POLLER_BACKOFF_MAX = 0.2
+
+
 class DispatcherTimeoutError(TimeoutError):
     """``run_until_idle`` did not reach idle in time; the message says what was still pending."""
-
-
-class LambdaContext:
-    """The context object Lambda passes to a Python handler."""
-
-    def __init__(self, function: FunctionInfo, *, request_id: str | None = None) -> None:
-        self.function_name = function.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = function.arn
-        self.memory_limit_in_mb = function.memory_size
-        self.aws_request_id = request_id or str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function.name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity: Any = None
-        self.client_context: Any = None
-        self.tenant_id: str | None = None
-        self._deadline = time.monotonic() + function.timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class FunctionLog(io.TextIOBase):
@@ -88,11 +82,15 @@ class FunctionLog(io.TextIOBase):
         self._partial += text
         *complete, self._partial = self._partial.split("\n")
         for line in complete:
-            self.lines.append(line)
-            if self.echo is not None:
-                self.echo.write(f"[{self.name}] {line}\n")
-                self.echo.flush()
+            self.add_line(line)
         return len(text)
+
+    def add_line(self, line: str) -> None:
+        """One complete line (a worker process sends its handler's output line by line)."""
+        self.lines.append(line)
+        if self.echo is not None:
+            self.echo.write(f"[{self.name}] {line}\n")
+            self.echo.flush()
 
     def flush(self) -> None:
         return None
@@ -167,7 +165,8 @@ def _lambda_attributes(message: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 class Dispatcher:
-    """Plays Lambda for the stack's SQS event sources (single-threaded, in-process)."""
+    """Plays Lambda for the stack's SQS event sources: in-process one batch at a time (default), or
+    concurrently with a poller thread per event source and handlers in worker processes."""
 
     def __init__(
         self,
@@ -182,7 +181,14 @@ class Dispatcher:
         enforce_timeouts: bool = True,
         echo_logs: TextIO | None = None,
         namespace: str = "",
+        concurrent: bool = False,
+        pollers_per_source: int = 1,
     ) -> None:
+        """concurrent: poller threads and worker processes instead of one in-process batch at a
+        time. pollers_per_source: batches in flight per event source in that mode (capped by the
+        mapping's ``ScalingConfig.MaximumConcurrency``), as Lambda scales a queue's consumers."""
+        if pollers_per_source < 1:
+            raise ValueError("pollers_per_source must be >= 1")
         self.sqs = sqs
         self.functions = dict(functions)
         self.sources = [s for s in event_sources.values() if s.enabled]
@@ -198,9 +204,15 @@ class Dispatcher:
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._private_modules: dict[str, dict[str, ModuleType]] = {}
         self._pending: list[tuple[float, str, str]] = []  # (due, queue url, receipt handle)
-        # Receipt handles of the batch being handled → the visibility its handler set (sqs_holds).
-        self._watched: set[str] = set()
-        self._holds: dict[str, int] = {}
+        # Receipt handle of a record being handled → its batch's holds: the visibility its handler
+        # set with ChangeMessageVisibility (sqs_holds), seen from moto's server thread.
+        self._watched: dict[str, dict[str, int]] = {}
+        self.concurrent = concurrent
+        self.pollers_per_source = pollers_per_source
+        self._lock = threading.RLock()  # stats, errors, _pending, _watched, the worker pools
+        self._idle_workers: dict[str, list[FunctionWorker]] = {}
+        self._workers: list[FunctionWorker] = []
+        self._busy = 0  # batches being received or handled by poller threads
         self.holds_seen = 0
         self.holds_applied: list[int] = []  # the handler-set visibilities used (seconds, unscaled)
         self._matchers: dict[str, list[Any]] = {}
@@ -212,7 +224,8 @@ class Dispatcher:
     # -- logs -----------------------------------------------------------------------------------------
 
     def logs(self, function_id: str) -> list[str]:
-        return list(_function_log(function_id).lines)
+        with self._lock:
+            return list(_function_log(function_id).lines)
 
     # -- the Lambda runtime ---------------------------------------------------------------------------
 
@@ -302,6 +315,8 @@ class Dispatcher:
 
     def _call(self, function: FunctionInfo, event: Any) -> tuple[Any, str | None]:
         """Run one invocation; (response, None) or (None, error text), as Lambda would report it."""
+        if self.concurrent:
+            return self._call_in_worker(function, event)
         context = LambdaContext(function)
         started = time.monotonic()
         with self._sandbox(function):
@@ -322,14 +337,58 @@ class Dispatcher:
             return None, f"Runtime.MarshalError: the response is not JSON serializable: {error}"
         return response, None
 
+    def _call_in_worker(self, function: FunctionInfo, event: Any) -> tuple[Any, str | None]:
+        """Run one invocation in a warm worker of ``function`` (a new one, cold, if none is idle)."""
+        if function.code_dir is None:
+            return None, f"Runtime.ImportModuleError: {function.logical_id}: its code is not local"
+        with self._lock:
+            idle = self._idle_workers.setdefault(function.logical_id, [])
+            worker = idle.pop() if idle else None
+        if worker is None:
+            log = _function_log(function.logical_id)
+
+            def on_log(line: str) -> None:
+                with self._lock:
+                    log.add_line(line)
+
+            worker = FunctionWorker(
+                name=function.name,
+                arn=function.arn,
+                handler=function.handler,
+                code_dir=function.code_dir,
+                timeout=function.timeout,
+                memory_size=function.memory_size,
+                environment={**os.environ, **self._runtime_environment(function)},
+                on_log=on_log,
+            )
+            with self._lock:
+                self._workers.append(worker)
+        result = worker.invoke(event, timeout=float(function.timeout) if self.enforce_timeouts else None)
+        with self._lock:
+            if worker.alive:
+                self._idle_workers[function.logical_id].append(worker)
+            else:
+                self._workers.remove(worker)
+        return result.response, result.error
+
+    def close(self) -> None:
+        """Stop every worker process (concurrent mode); the next call starts new ones, cold."""
+        with self._lock:
+            workers, self._workers = self._workers, []
+            self._idle_workers.clear()
+        for worker in workers:
+            worker.close()
+
     def invoke(self, function_id: str, event: Any) -> Any:
         """Invoke a function directly (like ``lambda invoke``); raises RuntimeError on failure."""
         function = self.functions[function_id]
         response, error = self._call(function, event)
         stats = self.stats[function_id]
-        stats.invocations += 1
+        with self._lock:
+            stats.invocations += 1
+            if error:
+                self._error(stats, f"{function_id}: {error}")
         if error:
-            self._error(stats, f"{function_id}: {error}")
             raise RuntimeError(f"{function_id} failed: {error}")
         return response
 
@@ -420,53 +479,63 @@ class Dispatcher:
         passing = [r for r in records if self._passes_filters(source, r)]
         filtered = [r["receiptHandle"] for r in records if r not in passing]
         if filtered:  # Lambda deletes messages that match none of the filters
-            stats.filtered += len(filtered)
+            with self._lock:
+                stats.filtered += len(filtered)
             self._delete(queue, filtered)
         if not passing:
             return
-        self._watched = {r["receiptHandle"] for r in passing}
-        self._holds = {}
+        holds: dict[str, int] = {}
+        handles = [r["receiptHandle"] for r in passing]
+        with self._lock:
+            self._watched.update(dict.fromkeys(handles, holds))
         try:
             response, error = self._call(function, {"Records": passing})
         finally:
-            self._watched = set()
-        holds, self._holds = self._holds, {}
+            with self._lock:
+                for handle in handles:
+                    self._watched.pop(handle, None)
         ids = [r["messageId"] for r in passing]
         outcome = _Outcome(set(ids), error) if error else self._batch_outcome(source, ids, response)
-        stats.invocations += 1
-        stats.records += len(passing)
-        stats.failed += len(outcome.failed_ids)
-        stats.succeeded += len(passing) - len(outcome.failed_ids)
-        if outcome.error:
-            self._error(stats, f"{function.logical_id}: {outcome.error}")
+        with self._lock:
+            stats.invocations += 1
+            stats.records += len(passing)
+            stats.failed += len(outcome.failed_ids)
+            stats.succeeded += len(passing) - len(outcome.failed_ids)
+            if outcome.error:
+                self._error(stats, f"{function.logical_id}: {outcome.error}")
         done = [r["receiptHandle"] for r in passing if r["messageId"] not in outcome.failed_ids]
         if done:
             self._delete(queue, done)
         now = time.monotonic()
-        for record in passing:
-            if record["messageId"] in outcome.failed_ids:
-                handle = record["receiptHandle"]
-                if handle in holds:
-                    self.holds_seen += 1
-                    self.holds_applied.append(holds[handle])
-                seconds = holds.get(handle, queue.visibility_timeout)
-                self._pending.append((now + seconds * self.time_scale, queue.url, handle))
+        with self._lock:
+            for record in passing:
+                if record["messageId"] in outcome.failed_ids:
+                    handle = record["receiptHandle"]
+                    if handle in holds:
+                        self.holds_seen += 1
+                        self.holds_applied.append(holds[handle])
+                    seconds = holds.get(handle, queue.visibility_timeout)
+                    self._pending.append((now + seconds * self.time_scale, queue.url, handle))
 
     def observe_visibility(self, receipt_handle: str, seconds: int) -> None:
         """``ChangeMessageVisibility`` seen on moto's side (any thread): a hold by the running handler."""
-        if receipt_handle in self._watched:
-            self._holds[receipt_handle] = seconds
+        with self._lock:
+            holds = self._watched.get(receipt_handle)
+            if holds is not None:
+                holds[receipt_handle] = seconds
 
     def _error(self, stats: FunctionStats, text: str) -> None:
-        stats.errors.append(text)
-        self.errors.append(text)
+        with self._lock:
+            stats.errors.append(text)
+            self.errors.append(text)
 
     def _release_due(self) -> None:
         now = time.monotonic()
-        due = [p for p in self._pending if p[0] <= now]
-        if not due:
-            return
-        self._pending = [p for p in self._pending if p[0] > now]
+        with self._lock:
+            due = [p for p in self._pending if p[0] <= now]
+            if not due:
+                return
+            self._pending = [p for p in self._pending if p[0] > now]
         for _, url, handle in due:
             # Already visible again (moto's whole-second timeout ran out first) or re-received: fine.
             with contextlib.suppress(Exception):
@@ -482,6 +551,64 @@ class Dispatcher:
                 self._process(source, messages)
                 handled += len(messages)
         return handled
+
+    # -- concurrent mode: poller threads, handlers in worker processes ---------------------------------
+
+    def _poller_count(self, source: EventSourceInfo) -> int:
+        cap = source.maximum_concurrency or self.pollers_per_source
+        return max(1, min(self.pollers_per_source, cap))
+
+    def _poll_source(self, source: EventSourceInfo, stop: threading.Event, poll_interval: float) -> None:
+        """One of Lambda's pollers for ``source``: receive a batch, hand it over, repeat. An empty
+        queue is polled less and less often (up to ``POLLER_BACKOFF_MAX`` s, as Lambda's pollers
+        slow down): a dozen idle queues must not crowd moto's one-request-at-a-time server."""
+        wait = poll_interval
+        while not stop.is_set():
+            self._release_due()
+            messages: list[dict[str, Any]] = []
+            with self._lock:
+                self._busy += 1  # before receiving: idle means no poller between receive and delete
+            try:
+                messages = self._receive(source)
+                if messages:
+                    self._process(source, messages)
+            except Exception as error:  # moto unreachable or a bug here: say so and keep polling
+                with self._lock:
+                    self.errors.append(f"{source.logical_id}: poller: {type(error).__name__}: {error}")
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            if messages:
+                wait = poll_interval
+            else:
+                stop.wait(wait)
+                wait = min(POLLER_BACKOFF_MAX, wait * 2)
+
+    @contextlib.contextmanager
+    def pollers(self, *, poll_interval: float = 0.02) -> Iterator[None]:
+        """Poller threads for every event source while the block runs (``concurrent=True`` only);
+        on the way out they finish the batch they hold, then stop."""
+        if not self.concurrent:
+            raise RuntimeError("pollers() needs Dispatcher(concurrent=True)")
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=self._poll_source,
+                args=(source, stop, poll_interval),
+                name=f"poller-{source.logical_id}-{index}",
+                daemon=True,
+            )
+            for source in self.sources
+            for index in range(self._poller_count(source))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
 
     # -- idle -----------------------------------------------------------------------------------------
 
@@ -504,7 +631,10 @@ class Dispatcher:
         return counts
 
     def is_idle(self) -> bool:
-        return not self._pending and all(sum(c) == 0 for c in self._queue_counts().values())
+        with self._lock:
+            if self._busy or self._pending:
+                return False
+        return all(sum(c) == 0 for c in self._queue_counts().values())
 
     def dead_letter_counts(self) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -521,13 +651,14 @@ class Dispatcher:
 
     def _totals(self) -> FunctionStats:
         total = FunctionStats()
-        for stats in self.stats.values():
-            total.invocations += stats.invocations
-            total.records += stats.records
-            total.succeeded += stats.succeeded
-            total.failed += stats.failed
-            total.filtered += stats.filtered
-        total.errors = list(self.errors)
+        with self._lock:
+            for stats in self.stats.values():
+                total.invocations += stats.invocations
+                total.records += stats.records
+                total.succeeded += stats.succeeded
+                total.failed += stats.failed
+                total.filtered += stats.filtered
+            total.errors = list(self.errors)
         return total
 
     def run_until_idle(self, timeout: float = 30.0, *, poll_interval: float = 0.02) -> IdleSummary:
@@ -539,16 +670,25 @@ class Dispatcher:
         started = time.monotonic()
         before = self._totals()
         deadline = started + timeout
-        while True:
-            if self.poll_once():
-                continue
-            if self.is_idle():
-                break
-            now = time.monotonic()
-            if now >= deadline:
-                raise DispatcherTimeoutError(self._timeout_message(timeout))
-            next_due = min((p[0] for p in self._pending), default=now + poll_interval)
-            time.sleep(max(0.001, min(poll_interval, next_due - now, deadline - now)))
+        if self.concurrent:
+            with self.pollers(poll_interval=poll_interval):
+                while not self.is_idle():
+                    now = time.monotonic()
+                    if now >= deadline:
+                        raise DispatcherTimeoutError(self._timeout_message(timeout))
+                    # Counting every queue is a dozen moto requests: not at every poll interval.
+                    time.sleep(max(0.001, min(2 * poll_interval, deadline - now)))
+        else:
+            while True:
+                if self.poll_once():
+                    continue
+                if self.is_idle():
+                    break
+                now = time.monotonic()
+                if now >= deadline:
+                    raise DispatcherTimeoutError(self._timeout_message(timeout))
+                next_due = min((p[0] for p in self._pending), default=now + poll_interval)
+                time.sleep(max(0.001, min(poll_interval, next_due - now, deadline - now)))
         after = self._totals()
         return IdleSummary(
             invocations=after.invocations - before.invocations,
@@ -568,6 +708,8 @@ class Dispatcher:
                 lines.append(f"  {queue_id}: {visible} visible, {in_flight} in flight, {delayed} delayed")
         if self._pending:
             lines.append(f"  {len(self._pending)} failed message(s) waiting for their visibility timeout")
+        if self._busy:
+            lines.append(f"  {self._busy} batch(es) still being handled")
         errors = self._totals().errors
         if errors:
             lines.append(f"  last handler error: {errors[-1].splitlines()[0]}")

@@ -117,6 +117,8 @@ class LocalStack:
         job_quota: int | None = None,
         deployments: DeploymentConfig | None = None,
         simulate_hyperpod: bool = False,
+        concurrent: bool = False,
+        pollers_per_source: int = 1,
     ) -> None:
         """
         template: a path to a SAM/CloudFormation template (default: ``find_template()``), or a dict
@@ -137,6 +139,10 @@ class LocalStack:
             a Kubernetes API emulation on loopback) and deploy the template with
             ``HyperPodClusterName`` set, so Nova continued pre-training runs end to end; tests drive
             it through ``stack.hyperpod_cluster``.
+        concurrent: play Lambda's concurrency — a poller thread per event source (``pollers_per_source``
+            each) and handlers in worker processes (``tailor.local.workers``), so a backlog on one
+            queue does not stall the others. Off by default: in-process handlers can be monkeypatched
+            by tests, workers cannot. moto takes one request at a time either way (``moto_atomic``).
         deployments: how the SIMULATED Bedrock deployments and runtime behave
             (``tailor.local.deployments_sim.DeploymentConfig``; always on with ``repair_bedrock``):
             tests drive them through ``stack.deployment_simulator``.
@@ -165,6 +171,8 @@ class LocalStack:
         self._deployment_sim: DeploymentSimulator | None = None
         self._jobs_plane: LocalJobsDataPlane | None = None
         self.simulate_hyperpod = simulate_hyperpod
+        self.concurrent = concurrent
+        self.pollers_per_source = pollers_per_source
         if simulate_hyperpod:
             self.parameter_values.setdefault("HyperPodClusterName", LOCAL_HYPERPOD_CLUSTER)
         self._hyperpod: SimulatedHyperPodCluster | None = None
@@ -224,7 +232,9 @@ class LocalStack:
         started = time.monotonic()
         try:
             self._start_server()
-            from tailor.local import moto_kms
+            from tailor.local import moto_atomic, moto_kms
+
+            moto_atomic.install()  # one moto request at a time, as AWS applies each atomically
 
             moto_kms.install()  # KMS Sign with MessageType=DIGEST, as AWS does it (edge manifests)
             if self.repair_bedrock:
@@ -409,6 +419,8 @@ class LocalStack:
             enforce_timeouts=self.enforce_timeouts,
             echo_logs=self.echo_logs,
             namespace=uuid.uuid4().hex[:8],
+            concurrent=self.concurrent,
+            pollers_per_source=self.pollers_per_source,
         )
         from tailor.local import sqs_holds
 
@@ -424,6 +436,8 @@ class LocalStack:
     def stop(self) -> None:
         global _ACTIVE
         try:
+            if self._dispatcher is not None:
+                self._dispatcher.close()  # worker processes (concurrent mode)
             if self._hyperpod is not None:
                 self._hyperpod.stop()
                 self._hyperpod = None
@@ -444,9 +458,10 @@ class LocalStack:
             from tailor.local import sqs_holds
 
             sqs_holds.uninstall()
-            from tailor.local import moto_kms
+            from tailor.local import moto_atomic, moto_kms
 
             moto_kms.uninstall()
+            moto_atomic.uninstall()
             if self._deployment_sim is not None:
                 self._deployment_sim.uninstall()
                 self._deployment_sim = None
@@ -645,18 +660,21 @@ class LocalStack:
 
         ``on_tick()`` is called after every round (``tailor local up`` reports run transitions)."""
         stop = stop or threading.Event()
-        while not stop.is_set():
-            if self._bedrock_sim is not None:
-                self._bedrock_sim.tick()
-            handled = self.dispatcher.poll_once()
-            if on_tick is not None:
-                on_tick()
-            if schedules:
-                firings = self.scheduler.tick(time_scale=schedule_time_scale)
-                if firings and on_firing is not None:
-                    on_firing(firings)
-            if not handled:
-                stop.wait(poll_interval)
+        dispatcher = self.dispatcher
+        # Concurrent: the pollers dispatch; this loop only keeps the clocks (simulator, schedules).
+        with dispatcher.pollers() if dispatcher.concurrent else contextlib.nullcontext():
+            while not stop.is_set():
+                if self._bedrock_sim is not None:
+                    self._bedrock_sim.tick()
+                handled = 0 if dispatcher.concurrent else dispatcher.poll_once()
+                if on_tick is not None:
+                    on_tick()
+                if schedules:
+                    firings = self.scheduler.tick(time_scale=schedule_time_scale)
+                    if firings and on_firing is not None:
+                        on_firing(firings)
+                if not handled:
+                    stop.wait(min(poll_interval, 0.05) if dispatcher.concurrent else poll_interval)
 
     # -- test helpers ---------------------------------------------------------------------------------
 

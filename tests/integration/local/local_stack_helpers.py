@@ -60,6 +60,14 @@ def handler(event, context):
             continue
         if not isinstance(body, dict):
             continue
+        if body.get("touch"):  # another function's record may be waiting for this file
+            open(body["touch"], "w").close()
+        if body.get("wait_for"):  # wait (up to body["wait"] s) for a file another function creates
+            until = time.monotonic() + body.get("wait", 0)
+            while not os.path.exists(body["wait_for"]) and time.monotonic() < until:
+                time.sleep(0.01)
+            if os.path.exists(body["wait_for"]):
+                open(body["wait_for"] + ".seen", "w").close()
         count = int(record["attributes"]["ApproximateReceiveCount"])
         if count < body.get("sleep_until", 0):
             time.sleep(body.get("sleep", 0))

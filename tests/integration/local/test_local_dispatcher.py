@@ -1,7 +1,8 @@
 """The dispatcher plays Lambda as AWS does: event shape, batches, partial failures, redrive, schedules.
 
-One local stack for the module (hand-made template, throwaway handlers in a tmp dir); every test
-uses its own tag in message bodies so the tests stay independent.
+One local stack per mode (hand-made template, throwaway handlers in a tmp dir): every test runs
+in-process (the default) and concurrently (poller threads, handlers in worker processes). Every
+test uses its own tag in message bodies so the tests stay independent.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from local_stack_helpers import STACK_NAME, read_entries, records_of
+from local_stack_helpers import STACK_NAME, TIME_SCALE, make_template, read_entries, records_of, write_code
 
 from tailor.local import DispatcherTimeoutError, LocalStack, LocalStackError
 from tailor.local.moto_gaps import MOTO_S3_EVENT_ID, MOTO_S3_SEQUENCER
@@ -27,6 +29,27 @@ pytestmark = pytest.mark.integration
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["in-process", "concurrent"])
+def concurrent(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture(scope="module")
+def code_root(concurrent: bool, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("concurrent" if concurrent else "in-process")
+    write_code(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stack(concurrent: bool, code_root: Path) -> Iterator[LocalStack]:
+    template = make_template(code_root / "out")
+    with LocalStack(
+        template, stack_name=STACK_NAME, code_root=code_root, time_scale=TIME_SCALE, concurrent=concurrent
+    ) as running:
+        yield running
 
 
 def _tag() -> str:
@@ -313,6 +336,42 @@ def test_run_until_idle_times_out_with_a_clear_message(stack: LocalStack) -> Non
         stack.run_until_idle(timeout=0.2)
     assert "did not become idle within 0.2 s" in str(raised.value)
     stack.run_until_idle(timeout=10)  # and it gets there in the end
+
+
+# -- concurrency ----------------------------------------------------------------------------------------
+
+
+def test_a_busy_queue_does_not_stall_another_in_concurrent_mode(
+    stack: LocalStack, code_root: Path, concurrent: bool
+) -> None:
+    """BatchFunction's record waits (up to 4 s of its 5 s timeout) for a file that PlainFunction's
+    record, on another queue and delayed by 1 s so it comes second, creates. Concurrently the second
+    runs while the first waits; in-process, one batch at a time, the first gives up before."""
+    tag = _tag()
+    marker = code_root / "out" / f"{tag}.marker"
+    _send(stack, "BatchQueue", {"tag": tag, "wait_for": str(marker), "wait": 4})
+    _send(stack, "PlainQueue", {"tag": tag, "touch": str(marker)}, DelaySeconds=1)
+    summary = stack.run_until_idle(timeout=30)
+
+    assert not summary.errors
+    assert records_of(read_entries(_out(code_root, "batch"), tag), tag)
+    assert records_of(read_entries(_out(code_root, "plain"), tag), tag)
+    assert marker.with_name(marker.name + ".seen").exists() is concurrent
+
+
+def test_concurrent_mode_runs_handlers_in_warm_worker_processes(stack: LocalStack, concurrent: bool) -> None:
+    first = stack.invoke("BatchFunction", {"return": {"pid": "?"}})
+    assert first == {"pid": "?"}
+    before = [line for line in stack.logs("BatchFunction") if "handled" in line]
+    stack.invoke("BatchFunction", {"return": {"ok": 2}})
+    after = [line for line in stack.logs("BatchFunction") if "handled" in line]
+    assert len(after) == len(before) + 1  # a worker's output reaches the function's log
+    workers = stack.dispatcher._workers
+    if concurrent:
+        assert [w.name for w in workers].count(stack.provisioner.functions["BatchFunction"].name) == 1
+        assert all(w.alive for w in workers)
+    else:
+        assert workers == []
 
 
 # -- handlers -------------------------------------------------------------------------------------------
