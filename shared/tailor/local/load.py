@@ -120,7 +120,10 @@ def run_load(
     job_seconds: float = 0.5,
     timeout: float = 900.0,
     poll_seconds: float = 0.1,
+    concurrent: bool = False,
 ) -> LoadResult:
+    """``concurrent``: the dispatcher's concurrent mode (a poller per queue, handlers in worker
+    processes) instead of one in-process batch at a time."""
     from tailor.local.bedrock_sim import SimulatorConfig
     from tailor.local.stack import LocalStack
 
@@ -133,6 +136,7 @@ def run_load(
         time_scale=0.0001,
         simulate_bedrock=SimulatorConfig.exact(job_quota=job_quota, job_seconds=job_seconds),
         enforce_timeouts=False,
+        concurrent=concurrent,
     ) as stack:
         stop = threading.Event()
         server = threading.Thread(target=stack.serve, args=(stop,), kwargs={"schedules": False}, daemon=True)
