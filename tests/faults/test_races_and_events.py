@@ -13,7 +13,7 @@ No wall-clock assertions.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -43,24 +43,6 @@ pytestmark = pytest.mark.integration
 # -- two consumers racing on one run ----------------------------------------------------------------
 
 
-@pytest.fixture
-def atomic_moto() -> Iterator[None]:
-    """One moto request at a time while two consumers race: AWS applies each conditional write and
-    each idempotent create atomically; moto's in-process backends do not lock."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-
-    lock = threading.Lock()
-    real = DomainDispatcherApplication.__call__
-
-    def serialized(self: Any, environ: Any, start_response: Any) -> Any:
-        with lock:
-            return real(self, environ, start_response)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DomainDispatcherApplication, "__call__", serialized)
-        yield
-
-
 def _race(fn: Callable[[], Any]) -> list[Any]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(fn) for _ in range(2)]
@@ -68,8 +50,13 @@ def _race(fn: Callable[[], Any]) -> list[Any]:
 
 
 def test_two_consumers_of_one_run_make_one_job_one_transition_one_event(
-    stack: LocalStack, atomic_moto: None
+    stack: LocalStack,
 ) -> None:
+    # AWS applies each conditional write and idempotent create atomically; moto's backends do not
+    # lock, so the local stack serializes moto's requests (tailor.local.moto_atomic).
+    from tailor.local import moto_atomic
+
+    assert moto_atomic.installed()
     from tailor.adapters.bedrock import BedrockClient
     from tailor.adapters.bus import EventBridgePublisher
     from tailor.adapters.object_store import S3ObjectStore

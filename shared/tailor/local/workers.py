@@ -12,7 +12,7 @@ a duplicate of its original stdout (fd 1 itself then points at stderr, so nothin
 extension prints can corrupt it). Every line the handler prints is sent as it happens
 (``{"log": ...}``), so an invocation killed at its timeout keeps its log, as CloudWatch does.
 
-    parent → child: {"init": {function fields, "sys_path": [...]}} then {"event": ..., "timeout": s}
+    parent → child: {"init": {function fields}} then {"event": ..., "timeout": s}
     child → parent: {"log": line}* then {"ready": true} | {"result": response} | {"error": text}
 """
 
@@ -70,7 +70,7 @@ class FunctionWorker:
         self.name = name
         self.on_log = on_log
         env = dict(environment)
-        # The child finds tailor.local.workers (and every package the parent has) on this path.
+        # The child finds tailor.local.workers (and every package the parent has) on the parent's path.
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from tailor.local.workers import main; main()"],
@@ -89,7 +89,6 @@ class FunctionWorker:
                     "code_dir": str(code_dir),
                     "timeout": timeout,
                     "memory_size": memory_size,
-                    "sys_path": [p for p in sys.path if p],
                 }
             }
         )
@@ -243,7 +242,8 @@ def main() -> None:
     sys.stdout = sys.stderr = log
 
     init = json.loads(requests.readline())["init"]
-    sys.path[:] = [init["code_dir"], *init["sys_path"]]
+    # The function's code first, as in /var/task; not `-c`'s working directory.
+    sys.path[:] = [init["code_dir"], *(p for p in sys.path if p)]
     function = SimpleNamespace(
         name=init["name"], arn=init["arn"], memory_size=init["memory_size"], timeout=init["timeout"]
     )
